@@ -1,0 +1,153 @@
+"""The ``explorer`` command: train, validate, search, status, report.
+
+Bad input exits 2 with one line on stderr (``error: KEY: got VALUE, expected ALLOWED``) and writes nothing.
+Heavy imports (torch, ray) happen inside the subcommands that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, NoReturn, Sequence
+
+from explorer.config import ConfigError, TrialConfig
+
+__all__ = ["main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        print(f"error: {message} (see '{self.prog} --help')", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def _read_mapping(path: str) -> dict[str, Any]:
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"--config: got {path!r}, expected an existing YAML or JSON file")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}{where}: not valid YAML or JSON ({getattr(err, 'problem', err)})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: got {type(data).__name__}, expected a mapping of config keys")
+    return data
+
+
+def _parse_set(items: Sequence[str]) -> dict[str, Any]:
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set: got {item!r}, expected KEY=VALUE such as dp.target_epsilon=3")
+        try:
+            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            out[key.strip()] = raw
+    return out
+
+
+def _trial_config(args: argparse.Namespace) -> TrialConfig:
+    values: dict[str, Any] = _read_mapping(args.config) if args.config else {}
+    flags = {"dataset": args.dataset, "model": args.model, "mechanisms": args.mechanisms, "seed": args.seed,
+             "experiment": args.experiment, "train.epochs": args.epochs, "train.device": args.device,
+             "data.dir": str(Path(args.data_dir).expanduser().absolute()) if args.data_dir else None}
+    values.update({k: v for k, v in flags.items() if v is not None})
+    values.update(_parse_set(args.set))
+    return TrialConfig.from_dict(values)
+
+
+def _json_row(row: dict[str, Any]) -> str:
+    def clean(v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, datetime):
+            return v.isoformat()
+        return v
+    return json.dumps({k: clean(v) for k, v in row.items()})
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    try:
+        config = _trial_config(args)
+        if args.out and not args.out.endswith(".parquet"):
+            raise ConfigError(f"--out: got {args.out!r}, expected a path ending in .parquet")
+    except ConfigError as err:
+        return _fail(str(err))
+    from explorer.results import build_row, error_row, write_rows
+    from explorer.train import TrainingDiverged, train
+
+    start = datetime.now(timezone.utc)
+    try:
+        output = train(config, log=not args.quiet)
+        row = build_row(config, output, start=start, end=datetime.now(timezone.utc))
+        code = 0
+    except ConfigError as err:
+        return _fail(str(err))
+    except (TrainingDiverged, RuntimeError) as err:
+        row, code = error_row(config, f"{type(err).__name__}: {err}", start=start), 1
+    if args.out:
+        write_rows([row], args.out)
+    print(_json_row(row))
+    return code
+
+
+def _add_train(sub: Any) -> None:
+    p = sub.add_parser("train", help="train one protected model and print its result row",
+                       description="Train one protected model; prints the row as JSON on stdout, progress on stderr.")
+    p.add_argument("--config", help="YAML or JSON file of config keys (flags override it)")
+    p.add_argument("--dataset", help="digits (default), mnist, fashion_mnist, cifar10, gtsrb, synthetic, imagefolder:PATH")
+    p.add_argument("--model", help="auto (default), cnn4, resnet20, tiny")
+    p.add_argument("--mechanisms", help="comma-separated: dp, adv, wm, rad, di (default: none)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--experiment", help="experiment name recorded in the row")
+    p.add_argument("--data-dir", help="root of the dataset files (default: $EXPLORER_DATA_DIR or ./data)")
+    p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="any config key, e.g. --set dp.target_epsilon=3 --set wm.trigger_size=100")
+    p.add_argument("--out", help="also write the row to this .parquet file")
+    p.add_argument("--quiet", action="store_true", help="no per-epoch progress on stderr")
+    p.set_defaults(func=_cmd_train)
+
+
+def _delegate(module: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+
+        return int(importlib.import_module(module).main([args.command, *args.rest]))
+    return run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _Parser(prog="explorer", description="Protected training trials and their conflicts.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_train(sub)
+    for name, module, text in (
+        ("validate", "search_spaces.cli", "check a search space and print its trial count and cost"),
+        ("report", "analysis.report", "write the report of a search's results"),
+    ):
+        p = sub.add_parser(name, help=text, add_help=False)
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+        p.set_defaults(func=_delegate(module))
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

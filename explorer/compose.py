@@ -1,0 +1,125 @@
+"""Composition of any set of mechanisms: canonical order, every problem at once, caveats as data (DESIGN 4)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import torch
+from torch import nn
+
+from explorer import registry
+from explorer.config import ConfigError
+from explorer.mechanisms.base import Batch, Mechanism, TrainData, TrainState, TrialContext
+from explorer.seeding import generator
+
+__all__ = ["CompositionError", "Composer", "attack_mode", "plain_step"]
+
+
+class CompositionError(ConfigError):
+    """The mechanisms cannot run together in this trial; the message lists every reason."""
+
+
+@contextlib.contextmanager
+def attack_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Eval mode with Opacus's per-sample hooks off, restored afterwards.
+
+    PGD's forward and backward passes (and evaluation) must leave no per-sample gradient records in a
+    DP-SGD model; the plain module keeps the same parameters, so the attack sees the trained weights.
+    """
+    was_training = model.training
+    hooked = hasattr(model, "disable_hooks") and getattr(model, "hooks_enabled", False)
+    if hooked:
+        model.disable_hooks()  # type: ignore[operator]
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+        if hooked:
+            model.enable_hooks()  # type: ignore[operator]
+
+
+def plain_step(state: TrainState, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor) -> None:
+    """A non-private optimizer step on the shared parameters (Section 7's decoupled training)."""
+    was_training = state.model.training
+    hooked = hasattr(state.model, "disable_hooks") and getattr(state.model, "hooks_enabled", False)
+    if hooked:
+        state.model.disable_hooks()  # type: ignore[operator]
+    try:
+        state.model.train()
+        optimizer.zero_grad(set_to_none=True)
+        nn.functional.cross_entropy(state.network(x), y).backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+    finally:
+        state.model.train(was_training)
+        if hooked:
+            state.model.enable_hooks()  # type: ignore[operator]
+
+
+class Composer:
+    """Runs the hooks of a canonically ordered set of mechanisms; the training loop talks only to this."""
+
+    def __init__(self, ctx: TrialContext, mechanisms: list[Mechanism]) -> None:
+        self.mechanisms = sorted(mechanisms, key=lambda m: m.order)
+        problems: list[str] = []
+        owners: dict[str, str] = {}
+        for m in self.mechanisms:
+            for thing in m.owns:
+                if thing in owners:
+                    problems.append(f"{owners[thing]} and {m.name} both need exclusive control of the {thing}")
+                owners[thing] = m.name
+        for m in self.mechanisms:
+            others = [o for o in self.mechanisms if o is not m]
+            problems += m.problems(ctx, others)
+        if problems:
+            raise CompositionError("; ".join(problems))
+        self.caveats = [c for m in self.mechanisms for c in m.caveats(ctx, [o for o in self.mechanisms if o is not m])]
+
+    @classmethod
+    def from_context(cls, ctx: TrialContext) -> Composer:
+        """One mechanism per name in the config, each with its own generator keyed by (seed, name)."""
+        mechs = []
+        for name in ctx.config.mechanisms:
+            mech_cls = registry.get(name)
+            mechs.append(mech_cls(getattr(ctx.config, name), generator(ctx.config.seed, name, ctx.device)))
+        return cls(ctx, mechs)
+
+    @property
+    def names(self) -> list[str]:
+        return [m.name for m in self.mechanisms]
+
+    def prepare_data(self, ctx: TrialContext, train: TrainData) -> TrainData:
+        for m in self.mechanisms:
+            train = m.prepare_data(ctx, train)
+        return train
+
+    def prepare_model(self, ctx: TrialContext, model: nn.Module) -> nn.Module:
+        for m in self.mechanisms:
+            model = m.prepare_model(ctx, model)
+        return model
+
+    def wrap(self, ctx: TrialContext, state: TrainState) -> TrainState:
+        for m in self.mechanisms:
+            state = m.wrap(ctx, state)
+        return state
+
+    def transform_batch(self, ctx: TrialContext, state: TrainState, batch: Batch) -> Batch:
+        for m in self.mechanisms:
+            batch = m.transform_batch(ctx, state, batch)
+        return batch
+
+    def after_epoch(self, ctx: TrialContext, state: TrainState, epoch: int) -> None:
+        for m in self.mechanisms:
+            m.after_epoch(ctx, state, epoch)
+
+    def evaluate(self, ctx: TrialContext, state: TrainState) -> dict[str, float]:
+        metrics: dict[str, float] = {}
+        for m in self.mechanisms:
+            for key, value in m.evaluate(ctx, state).items():
+                full = key if key.startswith(f"{m.name}.") else f"{m.name}.{key}"
+                if full in metrics:
+                    raise AssertionError(f"metric {full} reported twice")
+                metrics[full] = value
+        return metrics

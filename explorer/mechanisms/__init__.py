@@ -1,0 +1,1 @@
+"""One module per mechanism; ``explorer.registry`` imports them on first lookup."""

@@ -1,0 +1,41 @@
+"""PGD adversarial training (Madry et al., "Towards Deep Learning Models Resistant to Adversarial
+Attacks", ICLR 2018), as the paper's ADVTR: every training batch is replaced by its PGD examples."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from explorer.attacks import PGD
+from explorer.compose import attack_mode
+from explorer.config import AdvConfig
+from explorer.mechanisms.base import Batch, Mechanism, TrainState, TrialContext
+from explorer.registry import register
+
+__all__ = ["AdversarialTraining"]
+
+
+@register
+class AdversarialTraining(Mechanism):
+    """Madry-style training on L∞ PGD examples only (no clean-loss term), γ in pixel units.
+
+    The attack runs in eval mode with Opacus's hooks off (no per-sample gradient records under DP).
+    Rows other mechanisms injected (``Batch.aux``, e.g. watermark triggers) stay clean, as in CONF.
+    """
+
+    name: ClassVar[str] = "adv"
+    order: ClassVar[int] = 30
+    config_cls: ClassVar[type] = AdvConfig
+
+    def __init__(self, config: AdvConfig, generator) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(config, generator)
+        self.attack = PGD(gamma=config.gamma, steps=config.steps, step_size=config.resolved_step_size(),
+                          random_start=config.random_start)
+
+    def transform_batch(self, ctx: TrialContext, state: TrainState, batch: Batch) -> Batch:
+        attacked = ~batch.aux
+        with attack_mode(state.model):
+            if bool(attacked.all()):
+                return Batch(self.attack(state.network, batch.x, batch.y, self.generator), batch.y, batch.aux)
+            x = batch.x.clone()
+            x[attacked] = self.attack(state.network, batch.x[attacked], batch.y[attacked], self.generator)
+        return Batch(x, batch.y, batch.aux)

@@ -1,0 +1,143 @@
+"""The mechanism protocol: stage hooks with no-op defaults, and the state they transform.
+
+A mechanism is one small class. Transforming hooks (``prepare_data``, ``prepare_model``, ``wrap``,
+``transform_batch``) return new values; ``after_epoch`` may run extra optimizer steps; ``evaluate``
+returns the mechanism's own metrics, which the composer namespaces. The training loop calls the
+composer, never a mechanism by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Protocol
+
+import torch
+from torch import nn
+
+from explorer.config import TrialConfig
+from explorer.data import ImageData
+
+__all__ = ["Mechanism", "TrialContext", "TrainData", "Batch", "TrainState", "Sampler", "StepFn", "default_step"]
+
+
+@dataclass(frozen=True)
+class TrialContext:
+    """What every hook may read: the validated config, the data on the trial's device, the model name."""
+
+    config: TrialConfig
+    data: ImageData
+    device: torch.device
+    model_name: str
+
+
+@dataclass(frozen=True)
+class TrainData:
+    """The training stream: uint8 images and labels the sampler draws batches from."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A float batch in [0, 1]; ``aux`` marks rows a mechanism injected (e.g. triggers), which PGD leaves clean."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    aux: torch.Tensor  # bool [N]
+
+    @classmethod
+    def plain(cls, x: torch.Tensor, y: torch.Tensor) -> Batch:
+        return cls(x, y, torch.zeros(len(y), dtype=torch.bool, device=y.device))
+
+
+class Sampler(Protocol):
+    """Yields index tensors of one epoch; ``steps_per_epoch`` is what the lr schedule is sized by."""
+
+    steps_per_epoch: int
+
+    def epoch(self) -> list[torch.Tensor]: ...
+
+
+#: One optimizer step on (x, y); the int, when given, is the batch size gradients are averaged over.
+StepFn = Callable[["TrainState", torch.Tensor, torch.Tensor, "int | None"], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class TrainState:
+    """The objects of a training run. ``model`` is what the loop calls (possibly Opacus's wrapper);
+    ``network`` is the plain module underneath, sharing its parameters."""
+
+    model: nn.Module
+    network: nn.Module
+    optimizer: torch.optim.Optimizer
+    criterion: Callable[..., Any]
+    sampler: Sampler
+    train: TrainData
+    step: StepFn
+    extra_steps_per_epoch: int = 0  # optimizer steps per epoch outside the sampled stream (e.g. trigger passes)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class Mechanism:
+    """Base class: every hook is a no-op. Subclasses set ``name``, ``order`` and ``config_cls``.
+
+    ``order`` is the canonical stage priority: data-replacing mechanisms first (radioactive data),
+    then data-appending ones (watermark), then batch transforms (PGD), and DP-SGD wraps last, so that
+    Opacus sees the final data, model and optimizer.
+    """
+
+    name: ClassVar[str]
+    order: ClassVar[int]
+    config_cls: ClassVar[type]
+    #: What the mechanism takes over after ``wrap``; two mechanisms owning the same thing cannot compose.
+    owns: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, config: Any, generator: torch.Generator) -> None:
+        self.config = config
+        self.generator = generator
+
+    def problems(self, ctx: TrialContext, others: list[Mechanism]) -> list[str]:
+        """Reasons this trial cannot run (one line each); the composer raises them all at once."""
+        return []
+
+    def caveats(self, ctx: TrialContext, others: list[Mechanism]) -> list[str]:
+        """Guarantees this combination voids; recorded in the row, training still runs."""
+        return []
+
+    def prepare_data(self, ctx: TrialContext, train: TrainData) -> TrainData:
+        return train
+
+    def prepare_model(self, ctx: TrialContext, model: nn.Module) -> nn.Module:
+        return model
+
+    def wrap(self, ctx: TrialContext, state: TrainState) -> TrainState:
+        return state
+
+    def transform_batch(self, ctx: TrialContext, state: TrainState, batch: Batch) -> Batch:
+        return batch
+
+    def after_epoch(self, ctx: TrialContext, state: TrainState, epoch: int) -> None:
+        return None
+
+    def evaluate(self, ctx: TrialContext, state: TrainState) -> dict[str, float]:
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Mechanism state a checkpoint must carry (e.g. the privacy accountant)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        return None
+
+
+def default_step(state: TrainState, x: torch.Tensor, y: torch.Tensor, batch_size: int | None = None) -> torch.Tensor:
+    """zero_grad, forward, backward, step; returns the detached mean loss (``batch_size`` is for DP-SGD)."""
+    state.optimizer.zero_grad(set_to_none=True)
+    loss = state.criterion(state.model(x), y)
+    loss.backward()
+    state.optimizer.step()
+    return loss.detach()

@@ -1,0 +1,129 @@
+"""One Parquet row per trial (DESIGN 6): identifiers, every hyperparameter, every metric, bookkeeping.
+
+Every row has every column, with a fixed Arrow schema, so part files written by different trials
+(with different mechanisms) read back as one table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import tempfile
+import uuid
+from dataclasses import fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from explorer import __version__
+from explorer.config import (AdvConfig, DataConfig, DIConfig, DPConfig, EvalConfig, RadConfig, TrainConfig,
+                             TrialConfig, WMConfig)
+
+__all__ = ["METRICS", "ROW_SCHEMA", "build_row", "error_row", "write_rows", "versions"]
+
+#: Metric columns, NaN where they do not apply (definitions: docs/metrics.md).
+METRICS: tuple[str, ...] = (
+    "acc", "adv.acc", "loss", "wm.acc", "wm.log10_p", "rad.loss_gap", "rad.p_value", "rad.psnr",
+    "di.p_value", "di.p_value_all", "di.p_value_independent", "dp.epsilon", "dp.noise_multiplier",
+)
+
+_SECTIONS = (DataConfig, TrainConfig, EvalConfig, DPConfig, AdvConfig, WMConfig, RadConfig, DIConfig)
+
+
+def _arrow_type(annotation: str) -> pa.DataType:
+    if "bool" in annotation:
+        return pa.bool_()
+    if "float" in annotation:
+        return pa.float64()
+    if "int" in annotation:
+        return pa.int64()
+    return pa.string()
+
+
+def _schema() -> pa.Schema:
+    cols: list[tuple[str, pa.DataType]] = [
+        ("experiment", pa.string()), ("trial_id", pa.string()), ("config_id", pa.string()), ("seed", pa.int64()),
+        ("dataset", pa.string()), ("model", pa.string()), ("mechanisms", pa.string()),
+    ]
+    for section in _SECTIONS:
+        cols += [(f"{section.prefix}.{f.name}", _arrow_type(str(f.type))) for f in fields(section)]
+    cols += [(m, pa.float64()) for m in METRICS]
+    cols += [
+        ("status", pa.string()), ("error", pa.string()), ("caveats", pa.string()), ("epochs_completed", pa.int64()),
+        ("train_seconds", pa.float64()), ("images_per_second", pa.float64()), ("peak_memory_mb", pa.float64()),
+        ("device", pa.string()), ("node", pa.string()),
+        ("start_time", pa.timestamp("us", tz="UTC")), ("end_time", pa.timestamp("us", tz="UTC")),
+        ("versions", pa.string()),
+    ]
+    return pa.schema(cols)
+
+
+ROW_SCHEMA: pa.Schema = _schema()
+
+
+def versions() -> str:
+    """Versions of the packages a result depends on, as a JSON string."""
+    out = {"explorer": __version__, "python": platform.python_version()}
+    for name in ("torch", "opacus", "ray", "optuna", "numpy"):
+        try:
+            from importlib.metadata import version
+
+            out[name] = version(name)
+        except Exception:  # noqa: BLE001 - absent packages are simply not listed
+            continue
+    return json.dumps(out, sort_keys=True)
+
+
+def _base(config: TrialConfig, trial_id: str | None, start: datetime, end: datetime) -> dict[str, Any]:
+    row: dict[str, Any] = {name: None for name in ROW_SCHEMA.names}
+    row.update({k: v for k, v in config.flat().items() if k in row})
+    row.update(trial_id=trial_id or uuid.uuid4().hex[:12], config_id=config.config_id(), start_time=start,
+               end_time=end, node=socket.gethostname(), versions=versions())
+    for m in METRICS:
+        row[m] = float("nan")
+    return row
+
+
+def build_row(config: TrialConfig, output: Any, *, trial_id: str | None = None,
+              start: datetime, end: datetime) -> dict[str, Any]:
+    """The row of a finished trial from its config and ``explorer.train.TrialOutput``."""
+    row = _base(config, trial_id, start, end)
+    row.update({k: float(v) for k, v in output.metrics.items() if k in row})
+    row.update(
+        model=output.model_name, status="ok", caveats="; ".join(output.caveats), epochs_completed=output.epochs,
+        train_seconds=output.train_seconds, images_per_second=output.images / max(output.train_seconds, 1e-9),
+        peak_memory_mb=output.peak_memory_mb, device=output.device,
+    )
+    attack = output.eval_attack
+    row.update({"eval.gamma": attack.gamma, "eval.steps": attack.steps, "eval.step_size": attack.step_size})
+    return row
+
+
+def error_row(config: TrialConfig, message: str, *, trial_id: str | None = None, start: datetime,
+              end: datetime | None = None, epochs_completed: int = 0) -> dict[str, Any]:
+    """The row of a trial that raised: ``status=error`` and the one-line message."""
+    row = _base(config, trial_id, start, end or datetime.now(timezone.utc))
+    row.update(status="error", error=message.strip().splitlines()[-1] if message.strip() else "error",
+               caveats="", epochs_completed=epochs_completed)
+    return row
+
+
+def write_rows(rows: list[dict[str, Any]], path: str | Path) -> Path:
+    """Write rows to one Parquet file atomically (a temporary file renamed into place)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pylist(rows, schema=ROW_SCHEMA)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path

@@ -1,0 +1,198 @@
+"""The one training loop: SGD with a one-cycle schedule, mechanisms plugged in through the composer.
+
+It knows no mechanism by name. With no mechanism it is exactly a bare PyTorch loop (a test checks
+this bit for bit): seeded init, a seeded permutation per epoch, one optimizer and one scheduler step
+per batch.
+"""
+
+from __future__ import annotations
+
+import math
+import resource
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+from torch import nn
+
+from explorer.attacks import PGD
+from explorer.compose import Composer, attack_mode
+from explorer.config import AdvConfig, TrialConfig
+from explorer.data import load_dataset, subset, to_float
+from explorer.mechanisms.base import Batch, TrainData, TrainState, TrialContext, default_step
+from explorer.metrics import accuracy
+from explorer.models import DEFAULT_LR, build_model, resolve_model
+from explorer.seeding import derive_seed, generator
+
+__all__ = ["TrainingDiverged", "TrialOutput", "ShuffleSampler", "eval_attack", "resolve_device",
+           "make_context", "Run", "setup", "train_epoch", "train"]
+
+EpochCallback = Callable[[int, dict[str, float]], None]
+
+
+class TrainingDiverged(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+class ShuffleSampler:
+    """A seeded permutation per epoch, cut into batches (the last one may be smaller)."""
+
+    def __init__(self, n: int, batch_size: int, gen: torch.Generator) -> None:
+        self.n, self.batch_size, self.generator = n, batch_size, gen
+        self.steps_per_epoch = math.ceil(n / batch_size)
+
+    def epoch(self) -> list[torch.Tensor]:
+        perm = torch.randperm(self.n, generator=self.generator, device=self.generator.device)
+        return list(perm.split(self.batch_size))
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        from explorer.config import ConfigError
+
+        raise ConfigError(f"train.device: got {name!r}, expected cpu or auto: no CUDA device is visible")
+    return device
+
+
+def eval_attack(config: TrialConfig) -> PGD:
+    """The PGD behind ``adv.acc``: eval.* when set, else adv.* when adversarial training is on, else defaults."""
+    base = config.adv or AdvConfig()
+    ev = config.eval
+    if ev.gamma is None and ev.steps is None:
+        gamma, steps, step = base.gamma, base.steps, base.resolved_step_size()
+    else:
+        gamma = ev.gamma if ev.gamma is not None else base.gamma
+        steps = ev.steps if ev.steps is not None else base.steps
+        step = 2.5 * gamma / steps
+    if ev.step_size is not None:
+        step = ev.step_size
+    return PGD(gamma=gamma, steps=steps, step_size=step, random_start=True)
+
+
+def make_context(config: TrialConfig) -> TrialContext:
+    """Load the data (seeded subsets) onto the trial's device and resolve the model name."""
+    device = resolve_device(config.train.device)
+    data = load_dataset(config.dataset, config.data.dir)
+    data = subset(data, config.data.train_subset, config.data.test_subset, generator(config.seed, "subset"))
+    return TrialContext(config, data.to(device), device, resolve_model(config.model, data.shape))
+
+
+@dataclass
+class TrialOutput:
+    """What a finished run gives the row: metrics, caveats and cost figures."""
+
+    metrics: dict[str, float]
+    caveats: list[str]
+    model_name: str
+    device: str
+    epochs: int
+    train_seconds: float
+    images: int
+    peak_memory_mb: float
+    eval_attack: PGD
+    network: nn.Module | None = field(default=None, repr=False)  # the trained plain module
+    composer: Composer | None = field(default=None, repr=False)
+
+
+def _peak_memory_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _evaluate(ctx: TrialContext, composer: Composer, state: TrainState) -> tuple[dict[str, float], PGD]:
+    cfg = ctx.config
+    attack = eval_attack(cfg)
+    with attack_mode(state.model):
+        metrics = {"acc": accuracy(state.network, ctx.data.test_x, ctx.data.test_y, cfg.eval.batch_size)}
+        n = min(cfg.eval.adv_samples, len(ctx.data.test_y))
+        gen = generator(cfg.seed, "eval", ctx.device)
+        correct = 0
+        for i in range(0, n, cfg.eval.batch_size):
+            x = to_float(ctx.data.test_x[i:min(i + cfg.eval.batch_size, n)])
+            y = ctx.data.test_y[i:min(i + cfg.eval.batch_size, n)]
+            x_adv = attack(state.network, x, y, gen)
+            with torch.no_grad():
+                correct += int((state.network(x_adv).argmax(1) == y).sum())
+        metrics["adv.acc"] = correct / n if n else float("nan")
+    metrics.update(composer.evaluate(ctx, state))
+    return metrics, attack
+
+
+@dataclass
+class Run:
+    """A run set up and ready for its epochs: context, composer, wrapped state, schedule."""
+
+    ctx: TrialContext
+    composer: Composer
+    state: TrainState
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+
+
+def setup(config: TrialConfig) -> Run:
+    """Data, mechanisms, model and optimizer, wrapped in canonical order. Raises ConfigError subclasses."""
+    ctx = make_context(config)
+    composer = Composer.from_context(ctx)
+    cfg = config.train
+    train_data = composer.prepare_data(ctx, TrainData(ctx.data.train_x, ctx.data.train_y))
+    torch.manual_seed(derive_seed(config.seed, "model"))
+    network = build_model(ctx.model_name, ctx.data.shape, ctx.data.num_classes, ctx.data.mean, ctx.data.std)
+    network = composer.prepare_model(ctx, network.to(ctx.device))
+    lr = cfg.lr if cfg.lr is not None else DEFAULT_LR[ctx.model_name]
+    optimizer = torch.optim.SGD(network.parameters(), lr=lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    sampler = ShuffleSampler(len(train_data), cfg.batch_size, generator(config.seed, "data", ctx.device))
+    state = TrainState(network, network, optimizer, nn.CrossEntropyLoss(), sampler, train_data, default_step)
+    state = composer.wrap(ctx, state)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(  # CONF's schedule: 20x warm-up to the peak at 30 %
+        state.optimizer, max_lr=lr, div_factor=20, total_steps=cfg.epochs * state.sampler.steps_per_epoch)
+    return Run(ctx, composer, state, scheduler)
+
+
+def train_epoch(run: Run, epoch: int) -> tuple[float, int]:
+    """One epoch of the sampled stream, then the mechanisms' after-epoch passes; returns (mean loss, images)."""
+    ctx, state, composer = run.ctx, run.state, run.composer
+    state.model.train()
+    loss_sum, batches, images = torch.zeros((), device=ctx.device), 0, 0
+    for idx in state.sampler.epoch():
+        if len(idx):
+            batch = composer.transform_batch(ctx, state, Batch.plain(to_float(state.train.x[idx]), state.train.y[idx]))
+            loss_sum += state.step(state, batch.x, batch.y, None)
+            batches += 1
+            images += len(idx)
+        run.scheduler.step()
+    composer.after_epoch(ctx, state, epoch)
+    loss = float(loss_sum) / max(batches, 1)
+    if not math.isfinite(loss):
+        raise TrainingDiverged(f"training loss became {loss} in epoch {epoch + 1}")
+    return loss, images
+
+
+def train(config: TrialConfig, *, on_epoch: EpochCallback | None = None, log: bool = False) -> TrialOutput:
+    """Train one protected model and evaluate it. Raises ConfigError subclasses for bad input."""
+    run = setup(config)
+    ctx, epochs = run.ctx, config.train.epochs
+    images, t0, loss = 0, time.perf_counter(), float("nan")
+    for epoch in range(epochs):
+        t_epoch = time.perf_counter()
+        loss, n = train_epoch(run, epoch)
+        images += n
+        with attack_mode(run.state.model):
+            acc = accuracy(run.state.network, ctx.data.test_x, ctx.data.test_y, config.eval.batch_size)
+        if log:
+            print(f"epoch {epoch + 1}/{epochs}  loss {loss:.4f}  acc {acc:.4f}  "
+                  f"({time.perf_counter() - t_epoch:.1f} s)", file=sys.stderr, flush=True)
+        if on_epoch is not None:
+            on_epoch(epoch, {"loss": loss, "acc": acc})
+    train_seconds = time.perf_counter() - t0
+
+    metrics, attack = _evaluate(ctx, run.composer, run.state)
+    metrics["loss"] = loss
+    return TrialOutput(metrics=metrics, caveats=run.composer.caveats, model_name=ctx.model_name,
+                       device=str(ctx.device), epochs=epochs, train_seconds=train_seconds, images=images,
+                       peak_memory_mb=_peak_memory_mb(ctx.device), eval_attack=attack,
+                       network=run.state.network, composer=run.composer)
