@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from explorer import __version__
 from explorer.config import (AdvConfig, DataConfig, DIConfig, DPConfig, EvalConfig, RadConfig, TrainConfig,
                              TrialConfig, WMConfig)
 
-__all__ = ["METRICS", "ROW_SCHEMA", "build_row", "error_row", "write_rows", "versions"]
+__all__ = ["METRICS", "ROW_SCHEMA", "build_row", "error_row", "write_rows", "resolve", "versions"]
 
 #: Metric columns, NaN where they do not apply (definitions: docs/metrics.md).
 METRICS: tuple[str, ...] = (
@@ -113,17 +114,29 @@ def error_row(config: TrialConfig, message: str, *, trial_id: str | None = None,
     return row
 
 
-def write_rows(rows: list[dict[str, Any]], path: str | Path) -> Path:
-    """Write rows to one Parquet file atomically (a temporary file renamed into place)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def resolve(path_or_uri: str | Path) -> tuple[pafs.FileSystem, str]:
+    """A pyarrow filesystem and path for a local path, ``file://``, ``s3://``, ``gs://`` or any pyarrow URI."""
+    text = str(path_or_uri)
+    if "://" in text:
+        return pafs.FileSystem.from_uri(text)
+    return pafs.LocalFileSystem(), str(Path(text).expanduser().absolute())
+
+
+def write_rows(rows: list[dict[str, Any]], path_or_uri: str | Path) -> str:
+    """Write rows to one Parquet file atomically: a temporary name, then a rename (one PUT on object stores)."""
+    fs, path = resolve(path_or_uri)
+    parent = path.rsplit("/", 1)[0]
+    fs.create_dir(parent, recursive=True)
     table = pa.Table.from_pylist(rows, schema=ROW_SCHEMA)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    if isinstance(fs, pafs.LocalFileSystem):
+        fd, tmp = tempfile.mkstemp(prefix=f".{Path(path).name}.", suffix=".tmp", dir=parent)
+        os.close(fd)
+        try:
+            pq.write_table(table, tmp)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    else:
+        pq.write_table(table, path, filesystem=fs)
     return path

@@ -12,7 +12,7 @@ import resource
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -27,9 +27,10 @@ from explorer.models import DEFAULT_LR, build_model, resolve_model
 from explorer.seeding import derive_seed, generator
 
 __all__ = ["TrainingDiverged", "TrialOutput", "ShuffleSampler", "eval_attack", "resolve_device",
-           "make_context", "Run", "setup", "train_epoch", "train"]
+           "make_context", "Run", "setup", "train_epoch", "snapshot", "restore", "train"]
 
-EpochCallback = Callable[[int, dict[str, float]], None]
+#: Called after each epoch with (epoch index, {"loss", "acc"}, the run); may checkpoint it.
+EpochCallback = Callable[[int, dict[str, float], "Run"], None]
 
 
 class TrainingDiverged(RuntimeError):
@@ -172,12 +173,47 @@ def train_epoch(run: Run, epoch: int) -> tuple[float, int]:
     return loss, images
 
 
-def train(config: TrialConfig, *, on_epoch: EpochCallback | None = None, log: bool = False) -> TrialOutput:
-    """Train one protected model and evaluate it. Raises ConfigError subclasses for bad input."""
+def snapshot(run: Run, epochs_done: int, **extra: float) -> dict[str, object]:
+    """Everything a resumed run needs: weights, optimizer, schedule, every generator, mechanism state."""
+    return {
+        "epochs_done": epochs_done,
+        "network": run.state.network.state_dict(),
+        "optimizer": run.state.optimizer.state_dict(),
+        "scheduler": run.scheduler.state_dict(),
+        "sampler_rng": run.state.sampler.generator.get_state(),  # type: ignore[attr-defined]
+        "mechanism_rngs": {m.name: m.generator.get_state() for m in run.composer.mechanisms},
+        "mechanisms": {m.name: m.state_dict() for m in run.composer.mechanisms},
+        "extra": dict(extra),
+    }
+
+
+def restore(run: Run, snap: dict[str, Any]) -> int:
+    """Load a :func:`snapshot` into a freshly set-up run; returns the number of epochs already done."""
+    run.state.network.load_state_dict(snap["network"])
+    run.state.optimizer.load_state_dict(snap["optimizer"])
+    run.scheduler.load_state_dict(snap["scheduler"])
+    run.state.sampler.generator.set_state(snap["sampler_rng"])  # type: ignore[attr-defined]
+    for m in run.composer.mechanisms:
+        m.generator.set_state(snap["mechanism_rngs"][m.name])
+        m.load_state_dict(snap["mechanisms"][m.name])
+    return int(snap["epochs_done"])
+
+
+def train(config: TrialConfig, *, on_epoch: EpochCallback | None = None, log: bool = False,
+          resume_from: dict[str, Any] | None = None) -> TrialOutput:
+    """Train one protected model and evaluate it; ``resume_from`` is a :func:`snapshot`.
+
+    Raises ConfigError subclasses for bad input and TrainingDiverged when the loss is not finite.
+    """
     run = setup(config)
     ctx, epochs = run.ctx, config.train.epochs
-    images, t0, loss = 0, time.perf_counter(), float("nan")
-    for epoch in range(epochs):
+    images, t0, loss, first = 0, time.perf_counter(), float("nan"), 0
+    if resume_from is not None:
+        first = restore(run, resume_from)
+        images = int(resume_from["extra"].get("images", 0))
+        t0 -= float(resume_from["extra"].get("train_seconds", 0.0))
+        loss = float(resume_from["extra"].get("loss", float("nan")))
+    for epoch in range(first, epochs):
         t_epoch = time.perf_counter()
         loss, n = train_epoch(run, epoch)
         images += n
@@ -187,7 +223,8 @@ def train(config: TrialConfig, *, on_epoch: EpochCallback | None = None, log: bo
             print(f"epoch {epoch + 1}/{epochs}  loss {loss:.4f}  acc {acc:.4f}  "
                   f"({time.perf_counter() - t_epoch:.1f} s)", file=sys.stderr, flush=True)
         if on_epoch is not None:
-            on_epoch(epoch, {"loss": loss, "acc": acc})
+            run_extra = {"images": images, "train_seconds": time.perf_counter() - t0}
+            on_epoch(epoch, {"loss": loss, "acc": acc, **run_extra}, run)
     train_seconds = time.perf_counter() - t0
 
     metrics, attack = _evaluate(ctx, run.composer, run.state)

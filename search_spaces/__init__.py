@@ -1,0 +1,86 @@
+"""Search spaces of the protection-conflict explorer: a validated YAML format, its expansion into concrete
+trial configs (grid, random) or an Optuna define-by-run space, conflict constraints, smoke versions, a cost
+estimate and presets that reproduce Szyller & Asokan (AAAI 2023). Imports neither torch nor ray.
+
+    space = search_spaces.load("search_spaces/presets/quickstart.yaml")
+    exp = search_spaces.expand(space)          # exp.baselines, exp.trials: flat TrialConfig dicts
+    osp = search_spaces.optuna_space(space)    # osp.suggest(trial), osp.metrics, osp.constraint_values(...)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .constraints import (
+    METRICS,
+    Constraint,
+    Objective,
+    Thresholds,
+    conflict_constraints,
+    constraint_values,
+    default_objectives,
+)
+from .cost import CostEstimate, estimate
+from .domains import Choice, Fixed, Grid, IntRange, LogUniform, Param, Uniform
+from .errors import SpaceError
+from .expand import (
+    Expansion,
+    baseline_config,
+    baseline_config_ids,
+    baseline_groups,
+    expand,
+    replicates,
+)
+from .optuna_space import OptunaSpace, optuna_space
+from .schema import Baselines, Resources, Search, Seeds, Space, dump, to_dict
+from .smoke import smoke
+from .validate import load, loads, validate
+
+__all__ = [
+    "PRESETS_DIR",
+    "presets",
+    "SpaceError",
+    "Space",
+    "Seeds",
+    "Baselines",
+    "Search",
+    "Resources",
+    "Thresholds",
+    "Objective",
+    "Constraint",
+    "METRICS",
+    "Param",
+    "Fixed",
+    "Grid",
+    "Choice",
+    "Uniform",
+    "LogUniform",
+    "IntRange",
+    "load",
+    "loads",
+    "validate",
+    "dump",
+    "to_dict",
+    "Expansion",
+    "expand",
+    "baseline_groups",
+    "baseline_config",
+    "baseline_config_ids",
+    "replicates",
+    "OptunaSpace",
+    "optuna_space",
+    "conflict_constraints",
+    "constraint_values",
+    "default_objectives",
+    "smoke",
+    "CostEstimate",
+    "estimate",
+]
+
+#: The directory of the shipped presets.
+PRESETS_DIR = Path(__file__).resolve().parent / "presets"
+
+
+def presets() -> dict[str, Path]:
+    """Shipped preset names (file stems) -> paths."""
+    return {p.stem: p for p in sorted(PRESETS_DIR.glob("*.yaml"))}

@@ -1,0 +1,86 @@
+"""``validate SPACE.yaml [--smoke]``: check a space, print its size and cost; exit 2 with one line if bad."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from .cost import estimate
+from .errors import SpaceError
+from .expand import expand
+from .smoke import smoke
+from .validate import load
+
+__all__ = ["main"]
+
+
+class _ArgError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _ArgError(message)
+
+
+def _parser(prog: str) -> argparse.ArgumentParser:
+    p = _Parser(prog=prog, description="Check search spaces.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    v = sub.add_parser("validate", help="check a space; print its number of trials and a cost estimate")
+    v.add_argument("space", help="a search-space YAML file")
+    v.add_argument("--smoke", action="store_true", help="check and describe its smoke (tiny) version instead")
+    return p
+
+
+def describe(path: str, *, use_smoke: bool = False) -> str:
+    """The report ``validate`` prints (raises :class:`SpaceError` for a bad file)."""
+    space = load(path)
+    if use_smoke:
+        space = smoke(space)
+    exp = expand(space)
+    se = space.search
+    if se.algorithm == "optuna":
+        searched = f"{se.num_samples} Optuna trials ({se.sampler}; objectives " \
+                   f"{', '.join(f'{o.metric} {o.direction}' for o in se.objectives)})"
+        total = len(exp.baselines) + (se.num_samples or 0)
+    else:
+        searched = f"{len(exp.trials)} {se.algorithm} trials"
+        total = len(exp)
+    seeds = space.seeds
+    def n(count: int, word: str) -> str:
+        return f"{count} {word}{'' if count == 1 else 's'}"
+
+    seed_text = (n(len(seeds.single), "seed") if seeds.single == seeds.combined
+                 else f"{n(len(seeds.single), 'seed')} alone, {len(seeds.combined)} combined")
+    cost = estimate(space)
+    lines = [
+        f"{path}: ok{' (smoke)' if use_smoke else ''}: {space.name}",
+        f"trials: {total} = {len(exp.baselines)} baselines + {searched}; {n(len(space.datasets), 'dataset')}, "
+        f"{n(len(space.mechanisms), 'tuple')}, {seed_text}",
+        f"cost: {cost.summary()}",
+        f"resources per trial: {space.resources.cpu:g} CPU, {space.resources.gpu:g} GPU",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None, *, prog: str = "explorer") -> int:
+    """Run the command; return the exit code (0 ok, 2 bad input). Never raises for bad input."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = _parser(prog).parse_args(args_list)
+    except _ArgError as e:
+        print(f"{prog}: error: {' '.join(str(e).split())}", file=sys.stderr)
+        return 2
+    except SystemExit as e:  # --help
+        return int(e.code or 0) if not isinstance(e.code, str) else 2
+    try:
+        print(describe(args.space, use_smoke=args.smoke))
+    except SpaceError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    except Exception as e:  # a bug, not the user's file: still one line, no traceback
+        print(f"{args.space}: internal error while validating: {type(e).__name__}: "
+              f"{' '.join(str(e).split())}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,169 @@
+"""Metrics, objectives, the paper's conflict thresholds and the constraints built from them.
+
+A constraint value follows Optuna 5's ``trial.set_constraint(key, value)`` convention: feasible when
+``value <= 0``. A missing or NaN metric gives ``+inf`` (infeasible).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable, Literal, Mapping, Sequence
+
+from explorer.config import MECHANISMS, parse_mechanisms
+
+__all__ = [
+    "METRICS",
+    "DEFAULT_DIRECTIONS",
+    "Objective",
+    "Thresholds",
+    "Constraint",
+    "ConstraintKind",
+    "default_objectives",
+    "conflict_constraints",
+    "constraint_values",
+]
+
+#: Metric (Parquet column) -> the mechanism that must be in a trial for the metric to exist (None: always).
+METRICS: dict[str, str | None] = {
+    "acc": None,
+    "adv.acc": None,  # computed for every trial (DESIGN 3.5)
+    "wm.acc": "wm",
+    "wm.log10_p": "wm",
+    "rad.loss_gap": "rad",
+    "rad.p_value": "rad",
+    "di.p_value": "di",
+    "di.p_value_all": "di",
+    "dp.epsilon": "dp",
+}
+#: The direction in which each metric is better.
+DEFAULT_DIRECTIONS: dict[str, str] = {
+    "acc": "max", "adv.acc": "max", "wm.acc": "max", "wm.log10_p": "min", "rad.loss_gap": "max",
+    "rad.p_value": "min", "di.p_value": "min", "di.p_value_all": "min", "dp.epsilon": "min",
+}
+#: The metric that stands for each mechanism's protection in default objectives.
+_PROTECTION_METRIC: dict[str, str] = {
+    "adv": "adv.acc", "di": "di.p_value", "dp": "dp.epsilon", "rad": "rad.loss_gap", "wm": "wm.acc",
+}
+
+ConstraintKind = Literal["drop_vs_baseline", "min", "max"]
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One objective: a metric and ``max`` or ``min``."""
+
+    metric: str
+    direction: Literal["max", "min"]
+
+    @property
+    def optuna_direction(self) -> str:
+        return "maximize" if self.direction == "max" else "minimize"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The conflict rule (DESIGN 3.6): drops in accuracy points (0.10 = 10 pp) and two absolute bounds."""
+
+    acc: float = 0.10  # acc more than this below the lower single-mechanism baseline
+    wm: float = 0.30  # wm.acc more than this below the WM baseline
+    adv: float = 0.10  # adv.acc more than this below the ADVTR baseline
+    di_p: float = 1e-3  # di.p_value above this: DI fails to verify
+    rad_gap: float = 1e-2  # rad.loss_gap below this: the marks are not learned
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A feasibility condition on one metric of a finished trial.
+
+    - ``drop_vs_baseline``: ``reference - value - threshold <= 0``, where ``reference`` is the lowest mean of
+      ``metric`` over the baseline groups in ``baseline`` ('none' or mechanism names; empty: resolved from
+      the trial's mechanisms by :meth:`resolve`).
+    - ``min``: ``threshold - value <= 0``;  ``max``: ``value - threshold <= 0``.
+    """
+
+    metric: str
+    kind: ConstraintKind
+    threshold: float
+    baseline: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The key for ``trial.set_constraint`` and the reported result, e.g. ``wm.acc.drop_vs_baseline``."""
+        return f"{self.metric}.{self.kind}"
+
+    def applies_to(self, mechanisms: Iterable[str]) -> bool:
+        need = METRICS.get(self.metric)
+        return need is None or need in set(mechanisms)
+
+    def resolve(self, mechanisms: Sequence[str]) -> Constraint:
+        """Fix an empty ``baseline``: the metric's own mechanism if the trial has it, else the trial's
+        single-mechanism baselines (the lower one counts), else the undefended model."""
+        if self.kind != "drop_vs_baseline" or self.baseline:
+            return self
+        own = METRICS.get(self.metric)
+        mechs = tuple(sorted(mechanisms))
+        ref = (own,) if own is not None and own in mechs else (mechs or ("none",))
+        return Constraint(self.metric, self.kind, self.threshold, ref)
+
+    def value(self, row: Mapping[str, Any], baseline_means: Mapping[str, Mapping[str, float]]) -> float:
+        """This constraint's value for a finished trial (<= 0: feasible)."""
+        v = row.get(self.metric)
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or math.isnan(v):
+            return math.inf
+        if self.kind == "min":
+            return float(self.threshold - v)
+        if self.kind == "max":
+            return float(v - self.threshold)
+        if not self.baseline:
+            raise ValueError(f"constraint {self.name}: resolve() it against the trial's mechanisms first")
+        refs = []
+        for group in self.baseline:
+            mean = baseline_means.get(group, {}).get(self.metric)
+            if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+                raise ValueError(f"constraint {self.name}: no baseline mean of {self.metric!r} for {group!r}")
+            refs.append(float(mean))
+        return float(min(refs) - v - self.threshold)
+
+
+def default_objectives(tuples: Sequence[Sequence[str]]) -> tuple[Objective, ...]:
+    """``acc`` (max) plus the protection metric of each mechanism present in every tuple."""
+    common = set(MECHANISMS)
+    for t in tuples:
+        common &= set(t)
+    out = [Objective("acc", "max")]
+    for m in MECHANISMS:
+        if m in common:
+            metric = _PROTECTION_METRIC[m]
+            out.append(Objective(metric, DEFAULT_DIRECTIONS[metric]))  # type: ignore[arg-type]
+    return tuple(out)
+
+
+def conflict_constraints(mechanisms: Sequence[str], thresholds: Thresholds = Thresholds()) -> tuple[Constraint, ...]:
+    """The paper's conflict rule for one tuple, as constraints (feasible: no conflict)."""
+    mechs = tuple(sorted(mechanisms))
+    out = [Constraint("acc", "drop_vs_baseline", thresholds.acc, mechs or ("none",))]
+    if "adv" in mechs:
+        out.append(Constraint("adv.acc", "drop_vs_baseline", thresholds.adv, ("adv",)))
+    if "di" in mechs:
+        out.append(Constraint("di.p_value", "max", thresholds.di_p))
+    if "rad" in mechs:
+        out.append(Constraint("rad.loss_gap", "min", thresholds.rad_gap))
+    if "wm" in mechs:
+        out.append(Constraint("wm.acc", "drop_vs_baseline", thresholds.wm, ("wm",)))
+    return tuple(out)
+
+
+def constraint_values(row: Mapping[str, Any], baseline_means: Mapping[str, Mapping[str, float]],
+                      constraints: Sequence[Constraint] | None = None,
+                      thresholds: Thresholds = Thresholds()) -> dict[str, float]:
+    """Constraint values of one finished trial; each ``<= 0`` means feasible.
+
+    ``row`` holds the trial's metrics and its ``mechanisms`` ("dp+wm"); ``baseline_means`` maps a baseline
+    group ('none', 'dp', 'wm', ...) to its mean metrics, e.g. ``{"wm": {"acc": 0.99, "wm.acc": 1.0}}``.
+    Without ``constraints``, the conflict rule under ``thresholds`` for the row's mechanisms applies; given
+    ones that do not apply to the row's mechanisms are skipped, and empty baselines are resolved.
+    """
+    mechs = parse_mechanisms(row.get("mechanisms", ()))
+    chosen = conflict_constraints(mechs, thresholds) if constraints is None else constraints
+    return {c.name: c.resolve(mechs).value(row, baseline_means) for c in chosen if c.applies_to(mechs)}

@@ -1,0 +1,151 @@
+"""A rough cost model, so that ``validate`` can say "minutes" or "GPU-days" before anything runs.
+
+Unit: one *image pass*, the forward and backward pass of one training image through the trial's model.
+Per trial (E epochs, N training images, N_t test images, all after ``data.*_subset``):
+
+- training: ``E * N * (m_dp + adv_steps)``, with ``m_dp`` = 2.5 under DP-SGD (per-sample clipping, Poisson
+  batches, accounting) else 1, and ``adv_steps`` = ``adv.steps`` under adversarial training (PGD runs with
+  DP hooks off, so its passes are not DP-inflated), i.e. (steps + 1)x without DP;
+- WM: ``E * |D_T| * m_dp`` (the trigger pass each epoch); RAD: ``marking_epochs * N`` (the marking network,
+  unless ``rad.marking_model`` is given) + ``iterations * ratio * N`` (optimising the marks);
+- evaluation: ``E * N_t / 3`` (clean accuracy each epoch, forward only) + ``adv_samples * (eval steps + 1)``
+  (the PGD attack behind ``adv.acc``, once);
+- DI: ``2 * S * 30 * max_steps / 2 / 3`` (Blind Walk, forward only, walks stop halfway on average), twice
+  and plus an ``E * N / 2`` plain model when ``di.independent``.
+
+Seconds = passes / throughput(model, device) + a fixed overhead per trial (process, data, model, Ray).
+The CPU throughputs come from timing bare SGD steps (batch 64, GroupNorm models) on 2 cores of a shared
+x86 machine (cnn4 ~2,300/s, resnet20 ~770/s when quiet, 5-10x less when busy), rounded down for a real
+training loop; the GPU ones are assumptions for one data-centre GPU kept busy by several fractional-GPU
+trials, not measurements. Expect 2x either way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .expand import expand
+from .optuna_space import OptunaSpace
+from .schema import Space
+
+__all__ = ["CostEstimate", "DATASET_SIZES", "THROUGHPUT", "DP_FACTOR", "trial_passes", "estimate", "human_seconds"]
+
+#: (train, test) images per dataset; digits is scikit-learn's 1,797 split 80/20.
+DATASET_SIZES: dict[str, tuple[int, int]] = {
+    "digits": (1437, 360), "mnist": (60000, 10000), "fashion_mnist": (60000, 10000),
+    "cifar10": (50000, 10000), "gtsrb": (39209, 12630), "synthetic": (2000, 500),
+}
+_UNKNOWN_SIZE = (10000, 2000)  # imagefolder:PATH
+#: Image passes per second: (2 CPU cores, one GPU in aggregate).
+THROUGHPUT: dict[str, tuple[float, float]] = {
+    "tiny": (20000.0, 200000.0), "cnn4": (1500.0, 60000.0), "resnet20": (300.0, 20000.0),
+}
+DP_FACTOR = 2.5
+#: Seconds of fixed overhead per trial: (CPU, GPU).
+OVERHEAD_S = (3.0, 8.0)
+_AUTO_MODEL = {"digits": "tiny", "synthetic": "tiny", "mnist": "cnn4", "fashion_mnist": "cnn4",
+               "cifar10": "resnet20", "gtsrb": "resnet20"}
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """Totals for a whole space (baselines and searched trials together)."""
+
+    trials: int
+    passes: float  # image passes in all
+    cpu_seconds: float  # wall time on 2 CPU cores
+    gpu_seconds: float  # wall time on one GPU
+
+    def summary(self) -> str:
+        return (f"~{self.passes:.2g} image passes: about {human_seconds(self.cpu_seconds)} on 2 CPU cores, "
+                f"{human_seconds(self.gpu_seconds)} on one GPU (rough, +-2x)")
+
+
+def human_seconds(s: float) -> str:
+    """``42 s``, ``17 min``, ``5.2 h`` or ``3.1 days``."""
+    if s < 90:
+        return f"{s:.0f} s"
+    if s < 2 * 3600:
+        return f"{s / 60:.0f} min"
+    if s < 2 * 86400:
+        return f"{s / 3600:.1f} h"
+    return f"{s / 86400:.1f} days"
+
+
+def _model(config: Mapping[str, Any]) -> str:
+    model = config.get("model", "auto")
+    if model == "auto":
+        return _AUTO_MODEL.get(str(config.get("dataset")), "resnet20")
+    return model
+
+
+def trial_passes(config: Mapping[str, Any]) -> float:
+    """Image passes of one flat trial config (see the module docstring)."""
+    mechs = str(config.get("mechanisms", "none")).split("+")
+    size = DATASET_SIZES.get(str(config.get("dataset")), _UNKNOWN_SIZE)
+    n = min(config.get("data.train_subset") or size[0], size[0])
+    nt = min(config.get("data.test_subset") or size[1], size[1])
+    epochs = config.get("train.epochs", 5)
+    m_dp = DP_FACTOR if "dp" in mechs else 1.0
+    adv_steps = config.get("adv.steps", 25) if "adv" in mechs else 0
+    passes = epochs * n * (m_dp + adv_steps)
+    if "wm" in mechs:
+        passes += epochs * config.get("wm.trigger_size", 100) * (1.0 if config.get("wm.decoupled") else m_dp)
+    if "rad" in mechs:
+        if not config.get("rad.marking_model"):
+            passes += config.get("rad.marking_epochs", 5) * n
+        passes += config.get("rad.iterations", 100) * config.get("rad.ratio", 0.1) * n
+    eval_steps = config.get("eval.steps") or (config.get("adv.steps") if "adv" in mechs else None) or 25
+    passes += epochs * nt / 3 + min(config.get("eval.adv_samples", 1000), nt) * (eval_steps + 1)
+    if "di" in mechs:
+        samples = config.get("di.samples") or min(1000, n, nt)
+        walk = 2 * samples * 30 * config.get("di.max_steps", 50) / 2 / 3
+        passes += walk
+        if config.get("di.independent"):
+            passes += epochs * n / 2 + walk
+    return float(passes)
+
+
+def _seconds(config: Mapping[str, Any], passes: float) -> tuple[float, float]:
+    cpu, gpu = THROUGHPUT.get(_model(config), THROUGHPUT["resnet20"])
+    return passes / cpu, passes / gpu
+
+
+def estimate(space: Space) -> CostEstimate:
+    """The cost of running the whole space (for optuna: baselines + num_samples trials, each costed as the
+    average over tuples of a trial at its ranges' reference values)."""
+    exp = expand(space)
+    configs = exp.configs()
+    if space.search.algorithm == "optuna":
+        osp = OptunaSpace(space)
+        reps = [_representative(space, t) for t in space.mechanisms]
+        configs = configs + [reps[i % len(reps)] for i in range(osp.num_samples)]
+    passes = cpu_s = gpu_s = 0.0
+    for c in configs:
+        p = trial_passes(c)
+        cs, gs = _seconds(c, p)
+        passes, cpu_s, gpu_s = passes + p, cpu_s + cs, gpu_s + gs
+    concurrent_cpu = max(1.0, 2 // max(space.resources.cpu, 1e-9))
+    gpu_share = space.resources.gpu if 0 < space.resources.gpu < 1 else 1.0
+    cpu_s += OVERHEAD_S[0] * len(configs) / concurrent_cpu
+    gpu_s += OVERHEAD_S[1] * len(configs) * gpu_share
+    return CostEstimate(trials=len(configs), passes=passes, cpu_seconds=cpu_s, gpu_seconds=gpu_s)
+
+
+class _Mid:
+    """A stand-in Optuna trial that answers every suggestion with a middle value (for costing only)."""
+
+    def suggest_categorical(self, name: str, choices: Any) -> Any:
+        return list(choices)[len(choices) // 2]
+
+    def suggest_float(self, name: str, low: float, high: float, *, log: bool = False) -> float:
+        return (low * high) ** 0.5 if log else (low + high) / 2
+
+    def suggest_int(self, name: str, low: int, high: int) -> int:
+        return (low + high) // 2
+
+
+def _representative(space: Space, mechs: tuple[str, ...]) -> dict[str, Any]:
+    return OptunaSpace(dataclasses.replace(space, mechanisms=(mechs,))).suggest(_Mid())

@@ -1,0 +1,119 @@
+"""Presets: all validate, their smoke forms too, their headers tell the truth, the paper's values hold."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import search_spaces as ss
+from search_spaces.cost import estimate
+
+PRESETS = ss.presets()
+PAPER = [n for n in PRESETS if n != "quickstart"]
+
+
+def count(space: ss.Space) -> int:
+    exp = ss.expand(space)
+    return len(exp.baselines) + (space.search.num_samples or 0 if space.search.algorithm == "optuna"
+                                 else len(exp.trials))
+
+
+def test_the_expected_presets_exist() -> None:
+    families = ["baselines", "dp-pairs", "adv-pairs", "decoupled", "sweep-epsilon", "sweep-trigger-size",
+                "sweep-gamma", "sweep-ratio", "di-independent", "optuna-dp-wm", "optuna-adv-wm",
+                "optuna-adv-rad", "optuna-dp-adv-wm"]
+    expected = {"quickstart"} | {f"{d}-{f}" for d in ("mnist", "fmnist", "cifar10") for f in families}
+    assert set(PRESETS) == expected
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_preset_validates_round_trips_and_has_a_true_header(name: str) -> None:
+    path: Path = PRESETS[name]
+    space = ss.load(path)
+    assert space.name == name
+    assert ss.loads(ss.dump(space)) == space
+    header = path.read_text().split("\n\n", 1)[0]
+    assert header.startswith(f"# {name}\n")
+    m = re.search(r"# Trials: (\d+) = (\d+) baselines \+ (\d+) ", header)
+    assert m, header
+    exp = ss.expand(space)
+    assert int(m[1]) == count(space) and int(m[2]) == len(exp.baselines)
+    assert "on 2 CPU cores" in header and "on one GPU" in header
+    assert estimate(space).summary().split(";")[0] in header.replace("\n#   ", " ")
+    small = ss.smoke(space)
+    assert small.name == f"{name}-smoke" and ss.smoke(small) == small
+    assert count(small) <= 40
+    for c in ss.expand(small).configs():
+        assert c["train.epochs"] == 1 and c["data.train_subset"] <= 256 and c["data.test_subset"] <= 128
+        assert c["eval.adv_samples"] <= 64 and c.get("adv.steps", 0) <= 3 and c.get("wm.trigger_size", 0) <= 16
+
+
+def test_quickstart_is_small() -> None:
+    space = ss.load(PRESETS["quickstart"])
+    assert space.datasets == ("digits",) and count(space) <= 20
+    assert {"dp+wm", "adv+wm"} <= {c["mechanisms"] for c in ss.expand(space).trials}
+    for c in ss.expand(space).configs():
+        assert c["train.epochs"] <= 5 and c["eval.adv_samples"] <= 200 and c.get("adv.steps", 5) <= 5
+    assert estimate(space).cpu_seconds < 300
+    assert space.resources.gpu == 0
+
+
+PAPER_VALUES = {
+    "mnist": dict(model="cnn4", epochs=25, delta=1e-6, gamma=0.25, labels="source"),
+    "fmnist": dict(model="cnn4", epochs=25, delta=1e-6, gamma=0.25, labels="source"),
+    "cifar10": dict(model="resnet20", epochs=100, delta=1e-5, gamma=10 / 255, labels="random"),
+}
+
+
+@pytest.mark.parametrize("name", PAPER)
+def test_paper_hyperparameters(name: str) -> None:
+    space = ss.load(PRESETS[name])
+    prefix = name.split("-")[0]
+    want = PAPER_VALUES[prefix]
+    assert space.datasets == ({"fmnist": "fashion_mnist"}.get(prefix, prefix),)
+    assert space.model == want["model"]
+    assert space.seeds.single == tuple(range(5)) and space.seeds.combined == tuple(range(10))
+    assert space.thresholds == ss.Thresholds()
+    exp = ss.expand(space)
+    for c in exp.configs() + ([ss.optuna_space(space).suggest(_Low())] if space.search.algorithm == "optuna"
+                              else []):
+        assert c["train.epochs"] == want["epochs"] and c["train.lr"] == 0.005 and c["train.batch_size"] == 64
+        assert c["eval.gamma"] == pytest.approx(want["gamma"])
+        if "dp.delta" in c:
+            assert c["dp.delta"] == want["delta"] and c["dp.max_grad_norm"] == 1.0
+        if "wm.labels" in c:
+            assert c["wm.labels"] == want["labels"]
+    by_group = {c["mechanisms"]: c for c in exp.baselines}
+    # the baselines sit at the paper's values in every preset, so presets of a dataset share them
+    if "dp" in by_group:
+        assert by_group["dp"]["dp.target_epsilon"] in (1, 3, 10)
+    if "wm" in by_group:
+        assert by_group["wm"]["wm.decoupled"] is False
+
+
+def test_presets_of_a_dataset_share_baselines() -> None:
+    from explorer.config import TrialConfig
+
+    for prefix in PAPER_VALUES:
+        baselines = ss.expand(ss.load(PRESETS[f"{prefix}-baselines"])).baselines
+        ref = {TrialConfig.from_dict(c).config_id() for c in baselines}
+        for name in PAPER:
+            if name.startswith(prefix + "-") and "sweep" not in name:
+                base = ss.expand(ss.load(PRESETS[name])).baselines
+                # di-independent's DI baseline runs the independent-model control too: its own config
+                ids = {TrialConfig.from_dict(c).config_id() for c in base
+                       if not (name.endswith("di-independent") and c["mechanisms"] == "di")}
+                assert ids <= ref, name
+
+
+class _Low:
+    def suggest_categorical(self, name, choices):  # type: ignore[no-untyped-def]
+        return choices[0]
+
+    def suggest_float(self, name, low, high, *, log=False):  # type: ignore[no-untyped-def]
+        return low
+
+    def suggest_int(self, name, low, high):  # type: ignore[no-untyped-def]
+        return low
