@@ -126,6 +126,47 @@ def _add_train(sub: Any) -> None:
     p.set_defaults(func=_cmd_train)
 
 
+def _cmd_search(args: argparse.Namespace) -> int:
+    if args.max_concurrent is not None and args.max_concurrent < 1:
+        return _fail(f"--max-concurrent: got {args.max_concurrent}, expected an integer >= 1")
+    try:
+        from explorer.tune import SearchOptions, run_search
+
+        errors = run_search(SearchOptions(space_path=args.space, out=args.out, address=args.address,
+                                          resume=args.resume, smoke=args.smoke, max_concurrent=args.max_concurrent,
+                                          retries=args.retries, num_cpus=args.num_cpus, num_gpus=args.num_gpus))
+    except ConfigError as err:
+        return _fail(str(err))
+    print(f"search finished: results in {args.out} ({errors} errored trials); "
+          f"see them with `explorer status {args.out}` or pandas.read_parquet", file=sys.stderr)
+    return 0
+
+
+def _add_search(sub: Any) -> None:
+    p = sub.add_parser("search", help="run a search space through Ray Tune",
+                       description="Run the trials of a search space on a local Ray or a cluster; "
+                                   "one Parquet row per trial under OUT/rows.")
+    p.add_argument("space", help="the search space YAML (see docs/search-spaces.md)")
+    p.add_argument("--out", required=True, help="output folder or URI (file://, s3://, gs://)")
+    p.add_argument("--address", help="join a running Ray cluster: auto or HOST:PORT (default: start a local Ray)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted search in OUT")
+    p.add_argument("--smoke", action="store_true", help="shrink the space to a quick end-to-end check")
+    p.add_argument("--max-concurrent", type=int, help="trials at a time (default: the space's, else Ray's)")
+    p.add_argument("--retries", type=int, default=1, help="retries of a failing trial from its last checkpoint")
+    p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all)")
+    p.add_argument("--num-gpus", type=float, help="GPUs of the local Ray (default: detected)")
+    p.set_defaults(func=_cmd_search)
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from explorer.status import main as status_main
+
+    try:
+        return status_main(args.out)
+    except ConfigError as err:
+        return _fail(str(err))
+
+
 def _delegate(module: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         import importlib
@@ -138,6 +179,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _Parser(prog="explorer", description="Protected training trials and their conflicts.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_train(sub)
+    _add_search(sub)
+    p = sub.add_parser("status", help="summarise a running or finished search from its Parquet rows")
+    p.add_argument("out", help="the search's --out folder or URI")
+    p.set_defaults(func=_cmd_status)
     for name, module, text in (
         ("validate", "search_spaces.cli", "check a search space and print its trial count and cost"),
         ("report", "analysis.report", "write the report of a search's results"),

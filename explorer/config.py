@@ -104,6 +104,7 @@ class DataConfig(_Section):
     dir: str | None = None  # root of torchvision layouts; None: $EXPLORER_DATA_DIR
     train_subset: int | None = None  # seeded subset of the training split; None: all of it
     test_subset: int | None = None
+    train_half: int | None = None  # 0 or 1: one half of a seeded split of the training subset (DI's independent model)
 
     def __post_init__(self) -> None:
         if self.dir is not None and not isinstance(self.dir, str):
@@ -111,6 +112,8 @@ class DataConfig(_Section):
         for name in ("train_subset", "test_subset"):
             if getattr(self, name) is not None:
                 _integer(f"data.{name}", getattr(self, name), lo=1)
+        if self.train_half is not None and (isinstance(self.train_half, bool) or self.train_half not in (0, 1)):
+            raise _fail("data.train_half", self.train_half, "null, 0 or 1")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -232,12 +235,17 @@ class WMConfig(_Section):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RadConfig(_Section):
-    """Radioactive data (Sablayrolles et al., ICML 2020), verified black-box (Tekgul & Asokan 2022)."""
+    """Radioactive data (Sablayrolles et al., ICML 2020), verified black-box (Tekgul & Asokan 2022).
+
+    Marked datasets are cached under ``$EXPLORER_CACHE_DIR`` (default ``~/.cache/explorer``).
+    """
 
     prefix: ClassVar[str] = "rad"
     ratio: float = 0.1  # fraction of training images replaced by marked copies
-    radius: float = 10 / 255  # L∞ bound of the marks in pixel units
+    radius: float = 10 / 255  # L∞ bound of the marks in pixel units (RAD's 10 in 0-255 units)
     iterations: int = 100  # mark optimisation steps (RAD-cifar port)
+    optimizer: str = "adam"  # adam (RAD-cifar's AdamW without decay) or sgd (momentum 0.9, RAD's script)
+    lr: float = 0.01  # mark optimiser step size, in pixel units
     lambda_ft: float = 0.01  # feature-distance penalty
     lambda_img: float = 0.0005  # pixel-distance penalty
     marking_epochs: int = 5  # epochs of the marking network on clean data
@@ -248,10 +256,12 @@ class RadConfig(_Section):
         _number("rad.ratio", self.ratio, lo=0, hi=1, hi_open=True)
         _number("rad.radius", self.radius, lo=0, hi=1)
         _integer("rad.iterations", self.iterations)
+        _choice("rad.optimizer", self.optimizer, ("adam", "sgd"))
+        _number("rad.lr", self.lr, lo=0)
         _number("rad.lambda_ft", self.lambda_ft, lo=0, lo_open=False)
         _number("rad.lambda_img", self.lambda_img, lo=0, lo_open=False)
         _integer("rad.marking_epochs", self.marking_epochs)
-        if self.marking_model is not None and not isinstance(self.marking_model, str):
+        if self.marking_model is not None and (not isinstance(self.marking_model, str) or not self.marking_model):
             raise _fail("rad.marking_model", self.marking_model, "a path string or null")
         _boolean("rad.decoupled", self.decoupled)
 
@@ -267,7 +277,7 @@ class DIConfig(_Section):
 
     def __post_init__(self) -> None:
         if self.samples is not None:
-            _integer("di.samples", self.samples, lo=4)
+            _integer("di.samples", self.samples, lo=20)  # half trains the regressor, m = 10 rows of the rest
         _integer("di.max_steps", self.max_steps)
         _boolean("di.independent", self.independent)
 

@@ -21,7 +21,8 @@ import torch
 
 from explorer.config import ConfigError
 
-__all__ = ["ImageData", "DatasetMissing", "load_dataset", "data_root", "to_float", "subset", "resize_to"]
+__all__ = ["ImageData", "DatasetMissing", "load_dataset", "data_root", "to_float", "subset", "half_indices",
+           "train_half", "resize_to"]
 
 
 class DatasetMissing(ConfigError):
@@ -77,6 +78,18 @@ def subset(data: ImageData, train_n: int | None, test_n: int | None, generator: 
     if idx is not None:
         out = replace(out, test_x=out.test_x[idx], test_y=out.test_y[idx])
     return out
+
+
+def half_indices(n: int, which: int, generator: torch.Generator) -> torch.Tensor:
+    """Sorted indices of half ``which`` (0 or 1) of a seeded split of ``range(n)``; the halves are disjoint."""
+    perm = torch.randperm(n, generator=generator)
+    return (perm[:n // 2] if which == 0 else perm[n // 2:]).sort().values
+
+
+def train_half(data: ImageData, which: int, generator: torch.Generator) -> ImageData:
+    """The training split restricted to one half (dataset inference's independent model trains on the other)."""
+    idx = half_indices(len(data.train_y), which, generator)
+    return replace(data, train_x=data.train_x[idx], train_y=data.train_y[idx])
 
 
 def resize_to(x: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:

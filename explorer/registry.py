@@ -10,7 +10,8 @@ if TYPE_CHECKING:
 __all__ = ["register", "get", "names"]
 
 _REGISTRY: dict[str, type[Mechanism]] = {}
-BUILTIN_MODULES = ("explorer.mechanisms.dp", "explorer.mechanisms.adversarial", "explorer.mechanisms.watermark")
+BUILTIN_MODULES = ("explorer.mechanisms.dp", "explorer.mechanisms.adversarial", "explorer.mechanisms.watermark",
+                   "explorer.mechanisms.radioactive", "explorer.mechanisms.dataset_inference")
 M = TypeVar("M", bound="type[Mechanism]")
 
 

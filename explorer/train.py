@@ -20,7 +20,7 @@ from torch import nn
 from explorer.attacks import PGD
 from explorer.compose import Composer, attack_mode
 from explorer.config import AdvConfig, TrialConfig
-from explorer.data import load_dataset, subset, to_float
+from explorer.data import load_dataset, subset, to_float, train_half
 from explorer.mechanisms.base import Batch, TrainData, TrainState, TrialContext, default_step
 from explorer.metrics import accuracy
 from explorer.models import DEFAULT_LR, build_model, resolve_model
@@ -80,6 +80,8 @@ def make_context(config: TrialConfig) -> TrialContext:
     device = resolve_device(config.train.device)
     data = load_dataset(config.dataset, config.data.dir)
     data = subset(data, config.data.train_subset, config.data.test_subset, generator(config.seed, "subset"))
+    if config.data.train_half is not None:
+        data = train_half(data, config.data.train_half, generator(config.seed, "half"))
     return TrialContext(config, data.to(device), device, resolve_model(config.model, data.shape))
 
 

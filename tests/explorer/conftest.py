@@ -14,6 +14,8 @@ KNOBS: dict[str, dict[str, Any]] = {
     "adv": {"adv.steps": 2, "adv.gamma": 0.1},
     "wm": {"wm.trigger_size": 16, "wm.batch_size": 8},
     "dp": {"dp.target_epsilon": 5.0},
+    "rad": {"rad.ratio": 0.1, "rad.iterations": 3, "rad.marking_epochs": 1},
+    "di": {"di.samples": 20, "di.max_steps": 3},
 }
 
 
@@ -26,6 +28,15 @@ def fast_config(mechanisms: tuple[str, ...] = (), **overrides: Any) -> TrialConf
 
 
 import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Marked radioactive sets go to a temporary cache, never the user's ~/.cache/explorer."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("EXPLORER_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    yield
+    mp.undo()
 
 
 @pytest.fixture

@@ -1,0 +1,210 @@
+"""Dataset inference (Maini, Yaghini & Papernot, "Dataset Inference: Ownership Resolution in Machine
+Learning", ICLR 2021) with Blind Walk embeddings, as the paper's DI (Szyller & Asokan, AAAI 2023).
+
+Follows the reference code (cleverhans-lab/dataset-inference: ``rand_steps``, ``get_random_label_only``
+and the ``*_rand`` notebooks) except that a feature row is one sample (see docs/metrics.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from typing import ClassVar
+
+import numpy as np
+import torch
+from scipy import stats
+from torch import nn
+
+from explorer.compose import attack_mode
+from explorer.config import DIConfig
+from explorer.data import half_indices, to_float
+from explorer.mechanisms.base import Mechanism, TrainState, TrialContext
+from explorer.registry import register
+from explorer.seeding import generator as stream
+
+__all__ = ["DatasetInference", "blind_walk", "fit_regressor", "welch_p", "harmonic_p"]
+
+NORMS = ("linf", "l2", "l1")
+DIRECTIONS = 10  # random directions per norm
+DEFAULT_SAMPLES = 1000  # the reference's num_images
+M, DRAWS = 10, 100  # the paper-table p-value: 100 draws of m rows, harmonic mean
+_WALK_BATCH = 4096  # walked images per forward pass
+
+
+def _directions(norm: str, shape: tuple[int, ...], g: torch.Generator) -> torch.Tensor:
+    """The reference's step distributions: U(-0.005, 0.005), N(0, 0.005), Laplace(0, 0.01), per pixel."""
+    if norm == "l2":
+        return torch.randn(shape, generator=g, device=g.device) * 0.005
+    u = torch.rand(shape, generator=g, device=g.device) - 0.5
+    if norm == "linf":
+        return u * 0.01
+    # Laplace by inverse CDF, so that the mechanism's generator drives it (u = -0.5 would give -inf)
+    return -0.01 * u.sign() * torch.log1p(-2 * u.abs()).clamp_min(-100.0)
+
+
+def blind_walk(model: nn.Module, x: torch.Tensor, y: torch.Tensor, g: torch.Generator,
+               max_steps: int = 50) -> torch.Tensor:
+    """Blind Walk features [n, 3, 10]: per norm and random direction δ, the norm of the final k·δ.
+
+    For k = 1, 2, ... every image still classified correctly moves on to (k+1)·δ, at most ``max_steps``
+    checks, x + k·δ clipped to [0, 1]; misclassified at k: the feature is the norm of clip(k·δ); never
+    misclassified: of clip((max_steps+1)·δ). The caller sets eval mode; ``x`` is uint8 or float.
+    """
+    xf = to_float(x) if x.dtype == torch.uint8 else x
+    n = len(y)
+    out = torch.empty(n, len(NORMS), DIRECTIONS, device=xf.device)
+    chunk = max(1, _WALK_BATCH // DIRECTIONS)
+    for j, norm in enumerate(NORMS):
+        for i in range(0, n, chunk):
+            xb = xf[i:i + chunk].repeat_interleave(DIRECTIONS, dim=0)
+            yb = y[i:i + chunk].repeat_interleave(DIRECTIONS)
+            base = _directions(norm, tuple(xb.shape), g)
+            k = torch.ones(len(yb), device=xf.device)
+            active = torch.arange(len(yb), device=xf.device)
+            with torch.no_grad():
+                for step in range(max_steps):
+                    xa = xb[active]
+                    delta = torch.minimum(torch.maximum((step + 1) * base[active], -xa), 1 - xa)
+                    active = active[model(xa + delta).argmax(1) == yb[active]]
+                    if len(active) == 0:
+                        break
+                    k[active] = step + 2
+                delta = torch.minimum(torch.maximum(k.view(-1, 1, 1, 1) * base, -xb), 1 - xb).flatten(1)
+            if norm == "linf":
+                f = delta.abs().amax(1)
+            elif norm == "l2":
+                f = torch.linalg.vector_norm(delta, dim=1)
+            else:
+                f = delta.abs().sum(1)
+            out[i:i + chunk, j] = f.view(-1, DIRECTIONS)
+    return out
+
+
+def fit_regressor(members: torch.Tensor, non_members: torch.Tensor, seed: int) -> nn.Module:
+    """The reference's regressor: Linear(30, 100), ReLU, Linear(100, 1), tanh; 1000 full-batch SGD steps at
+    lr 0.1 on -mean((2y - 1) out), members y = 0 (pushed to -1), non-members y = 1 (pushed to +1)."""
+    x = torch.cat([members, non_members])
+    sign = torch.cat([-torch.ones(len(members)), torch.ones(len(non_members))])
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = nn.Sequential(nn.Linear(x.shape[1], 100), nn.ReLU(), nn.Linear(100, 1), nn.Tanh())
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(1000):
+        opt.zero_grad(set_to_none=True)
+        loss = -(sign * model(x)[:, 0]).mean()
+        loss.backward()
+        opt.step()
+    return model.eval()
+
+
+def welch_p(score_test: np.ndarray, score_train: np.ndarray) -> float:
+    """One-sided Welch t-test, H1: non-members score higher; a degenerate (NaN) test counts as p = 1."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        p = float(stats.ttest_ind(score_test, score_train, alternative="greater", equal_var=False).pvalue)
+    return p if math.isfinite(p) else 1.0
+
+
+def harmonic_p(score_test: np.ndarray, score_train: np.ndarray, g: torch.Generator,
+               m: int = M, draws: int = DRAWS) -> float:
+    """The paper-table p-value: harmonic mean over ``draws`` Welch tests, each on the same m random positions
+    of both score vectors (DI's ``get_p_values`` and ``generate_table``)."""
+    ps = []
+    for _ in range(draws):
+        pos = torch.randperm(len(score_test), generator=g, device=g.device)[:m].cpu().numpy()
+        ps.append(welch_p(score_test[pos], score_train[pos]))
+    return float(stats.hmean(ps))
+
+
+@register
+class DatasetInference(Mechanism):
+    """Verifies that the trained model knows its training data, from Blind Walk distances.
+
+    ``samples`` member images (the training data) and as many non-members (the test split) are embedded
+    (3 norms x 10 directions, one row per sample), standardised by the model's member-feature mean and std
+    per norm; the regressor is fit on the first half of the rows and scores the held-out half; ``p_value`` is
+    the harmonic mean of 100 Welch tests on m = 10 rows, ``p_value_all`` one test on all held-out rows.
+    With ``independent`` the trial also trains a model of the same setup (the other mechanisms, the same
+    hyperparameters) on the other half of a seeded split of the training data, draws the members from the
+    first half, and reports ``p_value_independent`` for that model: DI should not flag it.
+    """
+
+    name: ClassVar[str] = "di"
+    order: ClassVar[int] = 50
+    config_cls: ClassVar[type] = DIConfig
+
+    def _pool(self, ctx: TrialContext) -> int:
+        n = len(ctx.data.train_y)
+        return n // 2 if self.config.independent else n
+
+    def sample_count(self, ctx: TrialContext) -> int:
+        if self.config.samples is not None:
+            return self.config.samples
+        return min(DEFAULT_SAMPLES, self._pool(ctx), len(ctx.data.test_y))
+
+    def problems(self, ctx: TrialContext, others: list[Mechanism]) -> list[str]:
+        cfg, out = self.config, []
+        pool, tests = self._pool(ctx), len(ctx.data.test_y)
+        where = "the member half of the" if cfg.independent else "the"
+        if cfg.samples is not None and (cfg.samples > pool or cfg.samples > tests):
+            out.append(f"di.samples: got {cfg.samples}, expected at most {min(pool, tests)} ({pool} in {where} "
+                       f"training data, {tests} test images)")
+        elif cfg.samples is None and self.sample_count(ctx) < 20:
+            out.append(f"di.samples: got null, expected at least 20 images each in {where} training data "
+                       f"({pool}) and the test split ({tests})")
+        if cfg.independent and ctx.config.data.train_half is not None:
+            out.append(f"data.train_half: got {ctx.config.data.train_half}, expected null with di.independent "
+                       "(the independent model trains on the other half)")
+        return out
+
+    def _independent_model(self, ctx: TrialContext) -> TrainState:
+        from explorer.train import setup, train_epoch  # the training loop imports the mechanisms' registry
+
+        cfg = ctx.config
+        config = cfg.replace(mechanisms=tuple(m for m in cfg.mechanisms if m != self.name), di=None,
+                             data=dataclasses.replace(cfg.data, train_half=1))
+        run = setup(config)
+        for epoch in range(config.train.epochs):
+            train_epoch(run, epoch)
+        return run.state
+
+    def evaluate(self, ctx: TrialContext, state: TrainState) -> dict[str, float]:
+        cfg, g, data = self.config, self.generator, ctx.data
+        n = self.sample_count(ctx)
+        if cfg.independent:
+            pool = half_indices(len(data.train_y), 0, stream(ctx.config.seed, "half")).to(ctx.device)
+        else:
+            pool = torch.arange(len(data.train_y), device=ctx.device)
+        members = pool[torch.randperm(len(pool), generator=g, device=g.device)[:n].to(ctx.device)]
+        non_members = torch.randperm(len(data.test_y), generator=g, device=g.device)[:n].to(ctx.device)
+        xs = (data.train_x[members], data.train_y[members], data.test_x[non_members], data.test_y[non_members])
+
+        def embed(network: nn.Module, model: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+            with attack_mode(model):
+                return (blind_walk(network, xs[0], xs[1], g, cfg.max_steps).cpu(),
+                        blind_walk(network, xs[2], xs[3], g, cfg.max_steps).cpu())
+
+        train_f, test_f = embed(state.network, state.model)
+        mean = train_f.mean(dim=(0, 2), keepdim=True)  # per norm, from the victim's member features
+        std = train_f.std(dim=(0, 2), keepdim=True).clamp_min(1e-12)
+
+        def rows(f: torch.Tensor) -> torch.Tensor:
+            return ((f - mean) / std).flatten(1)  # one row per sample: 3 norms x 10 directions
+
+        split = n // 2
+        seed = int(torch.randint(0, 2**62, (1,), generator=g, device=g.device))
+        regressor = fit_regressor(rows(train_f)[:split], rows(test_f)[:split], seed)
+
+        def scores(f_train: torch.Tensor, f_test: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+            with torch.no_grad():
+                return (regressor(rows(f_test)[split:])[:, 0].double().numpy(),
+                        regressor(rows(f_train)[split:])[:, 0].double().numpy())
+
+        s_test, s_train = scores(train_f, test_f)
+        out = {"p_value": harmonic_p(s_test, s_train, g), "p_value_all": welch_p(s_test, s_train)}
+        if cfg.independent:
+            other = self._independent_model(ctx)
+            out["p_value_independent"] = harmonic_p(*scores(*embed(other.network, other.model)), g)
+        return out

@@ -1,0 +1,68 @@
+"""``explorer status OUT``: a summary of a running or finished search from its Parquet rows alone.
+
+Needs pandas and pyarrow only (no torch, no ray), so a laptop can watch a cluster's ``s3://`` output.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from explorer.config import ConfigError
+
+__all__ = ["read_rows", "summarise"]
+
+
+def read_rows(out: str) -> pd.DataFrame:
+    """Every row under ``OUT/rows`` (or OUT itself, for a file or a plain folder of part files)."""
+    import pyarrow.dataset as ds
+
+    from explorer.results import resolve
+
+    fs, base = resolve(out)
+    info = fs.get_file_info(base)
+    if info.type.name == "NotFound":
+        raise ConfigError(f"OUT: got {out!r}, expected the output folder or URI of an `explorer search`")
+    sub = fs.get_file_info(f"{base}/rows")
+    target = f"{base}/rows" if sub.type.name == "Directory" else base
+    try:
+        table = ds.dataset(target, filesystem=fs, format="parquet", exclude_invalid_files=True).to_table()
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"OUT: got {out!r}, expected Parquet result rows ({str(err).splitlines()[0]})") from None
+    return table.to_pandas()
+
+
+def _fmt(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def summarise(rows: pd.DataFrame) -> str:
+    """Counts by status, per dataset and mechanisms the mean metrics, the time span, recent errors."""
+    if rows.empty:
+        return "no trial has finished yet"
+    lines: list[str] = []
+    counts = rows["status"].value_counts()
+    span = (rows["end_time"].max() - rows["start_time"].min()).total_seconds()
+    lines.append(f"{len(rows)} trials: {int(counts.get('ok', 0))} ok, {int(counts.get('error', 0))} errored; "
+                 f"first start {rows['start_time'].min():%Y-%m-%d %H:%M:%S} UTC, last end "
+                 f"{rows['end_time'].max():%Y-%m-%d %H:%M:%S} UTC ({_fmt(span)}); "
+                 f"nodes: {', '.join(sorted(rows['node'].dropna().unique()))}")
+    ok = rows[rows["status"] == "ok"]
+    if not ok.empty:
+        cols = [c for c in ("acc", "adv.acc", "wm.acc", "rad.loss_gap", "di.p_value", "dp.epsilon")
+                if c in ok.columns and ok[c].notna().any()]
+        table = ok.groupby(["dataset", "mechanisms"])[cols].mean().round(4)
+        table.insert(0, "n", ok.groupby(["dataset", "mechanisms"]).size())
+        lines.append(table.to_string())
+    errors = rows[rows["status"] == "error"].sort_values("end_time").tail(3)
+    for _, r in errors.iterrows():
+        lines.append(f"error in {r['trial_id']} ({r['mechanisms']}, seed {r['seed']}): {r['error']}")
+    return "\n".join(lines)
+
+
+def main(out: str) -> int:
+    rows: Any = read_rows(out)
+    print(summarise(rows))
+    return 0

@@ -1,0 +1,454 @@
+"""Ray Tune at the edge (DESIGN 5): the trainable, the search driver, the Optuna constraint bridge.
+
+The only module that imports Ray. Everything comes from ``ray.tune`` (Ray 2.60 runs Train v2, whose
+``ray.train.*`` objects are not meant for Tune). One trial is one config x one seed; it checkpoints each
+epoch, reports every objective in every report, and writes its Parquet row itself when it ends.
+Errored trials get their row from the driver once Tune has given up retrying them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import ray
+from ray import tune
+from ray.tune.search.optuna import OptunaSearch
+
+from explorer.config import ConfigError, TrialConfig
+from search_spaces.constraints import METRICS
+
+__all__ = ["SearchOptions", "run_search", "ConstrainedOptunaSearch", "rows_uri"]
+
+ROWS_DIR = "rows"
+RAY_DIR = "ray"
+
+
+def rows_uri(out: str, trial_id: str) -> str:
+    """Where a trial's row lives: one Parquet part file per trial, so a retried trial overwrites its own."""
+    return f"{out.rstrip('/')}/{ROWS_DIR}/part-{trial_id}.parquet"
+
+
+def _trial_dict(config: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(config["trial"]) if "trial" in config else dict(config)
+
+
+# --- the trainable ------------------------------------------------------------------------------------
+
+
+def _limit_resources() -> None:
+    import torch
+
+    resources = tune.get_context().get_trial_resources().required_resources
+    torch.set_num_threads(max(1, int(resources.get("CPU", 1))))
+    share = float(resources.get("GPU", 0))
+    if 0 < share < 1 and torch.cuda.is_available():
+        # Ray's fractions are bookkeeping only: a trial caps its own share of the GPU memory.
+        torch.cuda.set_per_process_memory_fraction(share)
+
+
+def _trainable(config: dict[str, Any], *, out: str, objectives: Sequence[str] = (),
+               constraints: Any = None, baseline_means: Mapping[str, Mapping[str, float]] | None = None,
+               baseline_ids: Any = None) -> None:
+    import torch
+
+    from explorer.results import build_row, write_rows
+    from explorer.train import snapshot, train
+
+    _limit_resources()
+    trial_config = TrialConfig.from_dict(_trial_dict(config))
+    trial_id = tune.get_context().get_trial_id()
+    resume = None
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is not None:
+        with checkpoint.as_directory() as d:
+            resume = torch.load(Path(d) / "state.pt", weights_only=True)
+    start = datetime.fromtimestamp(resume["extra"]["start"], timezone.utc) if resume else datetime.now(timezone.utc)
+    placeholders = {k: float("nan") for k in objectives}
+
+    def on_epoch(epoch: int, info: dict[str, float], run: Any) -> None:
+        with tempfile.TemporaryDirectory() as d:
+            torch.save(snapshot(run, epoch + 1, **info, start=start.timestamp()), Path(d) / "state.pt")
+            tune.report({**placeholders, "epoch": epoch + 1, "loss": info["loss"], "acc": info["acc"]},
+                        checkpoint=tune.Checkpoint.from_directory(d))
+
+    output = train(trial_config, on_epoch=on_epoch, resume_from=resume)
+    row = build_row(trial_config, output, trial_id=trial_id, start=start, end=datetime.now(timezone.utc))
+    write_rows([row], rows_uri(out, trial_id))
+    final = {k: v for k, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    final.update({"epoch": trial_config.train.epochs, "node": row["node"], "status": "ok",
+                  "config_id": row["config_id"], "mechanisms": row["mechanisms"]})
+    if constraints is not None and baseline_means is not None:
+        means = {g: baseline_means.get(cid, {}) for g, cid in baseline_ids(trial_config.flat()).items()}
+        final.update({f"constraint.{k}": v for k, v in constraints(row, means).items()})
+    tune.report(final)
+
+
+# --- the Optuna constraint bridge -------------------------------------------------------------------
+
+
+class ConstrainedOptunaSearch(OptunaSearch):
+    """OptunaSearch that records metric-based constraints (Optuna 5's ``Trial.set_constraint``) before ``tell``.
+
+    Ray's OptunaSearch passes no constraints; the trainable reports ``constraint.<name>`` values (<= 0 is
+    feasible) and this subclass hands them to the study, so NSGA-II/TPE rank feasible points first and
+    ``study.best_trials`` holds feasible trials only.
+    """
+
+    def __init__(self, *args: Any, constraint_keys: Sequence[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._constraint_keys = tuple(constraint_keys)
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        ot_trial = self._ot_trials.get(trial_id)
+        if ot_trial is not None and result:
+            for key in self._constraint_keys:
+                value = result.get(f"constraint.{key}")
+                if value is not None:
+                    ot_trial.set_constraint(key, float(value) if math.isfinite(value) else 1e12)
+        super().on_trial_complete(trial_id, result=result, error=error)
+
+    @property
+    def study(self) -> Any:
+        return self._ot_study
+
+
+# --- the driver ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SearchOptions:
+    """What ``explorer search`` was asked for."""
+
+    space_path: str
+    out: str
+    address: str | None = None
+    resume: bool = False
+    smoke: bool = False
+    max_concurrent: int | None = None
+    retries: int = 1
+    num_cpus: int | None = None  # local Ray only
+    num_gpus: float | None = None  # local Ray only; logical GPUs are fine
+    verbose: bool = True
+
+
+class _Progress(tune.Callback):
+    """Terminal progress: done / running / errored / total, elapsed, ETA, the best feasible point so far.
+
+    It also writes the row of every trial that errored for good (after its retries).
+    """
+
+    def __init__(self, total: int, out: str, objectives: dict[str, str], feasible: Any, verbose: bool) -> None:
+        self.total, self.out, self.objectives, self.feasible, self.verbose = total, out, objectives, feasible, verbose
+        self.start = time.monotonic()
+        self.done: dict[str, dict[str, Any]] = {}
+        self.errored: set[str] = set()
+        self.running: set[str] = set()
+
+    def _line(self) -> None:
+        if not self.verbose:
+            return
+        finished = len(self.done) + len(self.errored)
+        elapsed = time.monotonic() - self.start
+        eta = f"{elapsed / finished * (self.total - finished):.0f}s" if finished else "?"
+        best = self.feasible(list(self.done.values()), self.objectives)
+        best_txt = ", ".join(f"{k}={best[k]:.3f}" for k in self.objectives if k in best) if best else "none yet"
+        print(f"[explorer] {len(self.done)}/{self.total} done, {len(self.running)} running, "
+              f"{len(self.errored)} errored | {elapsed:.0f}s elapsed, ETA {eta} | best feasible: {best_txt}",
+              file=sys.stderr, flush=True)
+
+    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self.running.add(trial.trial_id)
+        self._line()
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self.running.discard(trial.trial_id)
+        self.done[trial.trial_id] = dict(trial.last_result or {}, mechanisms=trial.config.get(
+            "mechanisms", _trial_dict(trial.config).get("mechanisms")), config=_trial_dict(trial.config))
+        self._line()
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self.running.discard(trial.trial_id)
+        self.errored.add(trial.trial_id)
+        write_error_row(self.out, trial)
+        self._line()
+
+
+def _error_message(trial: Any) -> str:
+    path = getattr(trial, "error_file", None)
+    if path and os.path.exists(path):
+        lines = [line for line in Path(path).read_text().splitlines() if line.strip()]
+        if lines:
+            return lines[-1].strip()
+    return "trial failed (no error message recorded)"
+
+
+def write_error_row(out: str, trial: Any) -> None:
+    """The ``status=error`` row of a trial that Tune gave up on."""
+    from explorer.results import error_row, write_rows
+
+    config = TrialConfig.from_dict(_trial_dict(trial.config))
+    last = trial.last_result or {}
+    row = error_row(config, _error_message(trial), trial_id=trial.trial_id, start=datetime.now(timezone.utc),
+                    epochs_completed=int(last.get("epoch", 0) or 0))
+    write_rows([row], rows_uri(out, trial.trial_id))
+
+
+def _check_address(address: str) -> None:
+    if address == "auto":
+        return
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=5):
+            pass
+    except (OSError, ValueError):
+        raise ConfigError(f"--address: got {address!r}, expected a reachable Ray head as HOST:PORT or 'auto' "
+                          "(is the cluster up? `ray status` on the head)") from None
+
+
+def _init_ray(opts: SearchOptions) -> None:
+    os.environ.setdefault("RAY_TRAIN_ENABLE_V2_MIGRATION_WARNINGS", "0")
+    # one checkpoint per epoch is what resuming needs; Tune's snapshot-frequency warning is noise here
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    if opts.address:
+        _check_address(opts.address)
+        try:
+            context = ray.init(address=opts.address, log_to_driver=False)
+        except ConnectionError as err:
+            raise ConfigError(f"--address: got {opts.address!r}, expected a running Ray cluster ({err})") from None
+    else:
+        context = ray.init(address="local", num_cpus=opts.num_cpus, num_gpus=opts.num_gpus,
+                           include_dashboard=True, dashboard_host="127.0.0.1", log_to_driver=False)
+    url = getattr(context, "dashboard_url", None)
+    if opts.verbose:
+        print(f"[explorer] Ray dashboard: http://{url}" if url else "[explorer] Ray dashboard: not running",
+              file=sys.stderr, flush=True)
+
+
+def _absolute(out: str) -> str:
+    return out if "://" in out else str(Path(out).expanduser().absolute())
+
+
+def _check_writable(out: str) -> None:
+    from explorer.results import resolve
+
+    try:
+        fs, base = resolve(out)
+        fs.create_dir(f"{base}/{ROWS_DIR}", recursive=True)
+        probe = f"{base}/{ROWS_DIR}/.write-probe-{os.getpid()}"
+        with fs.open_output_stream(probe) as fh:
+            fh.write(b"ok")
+        fs.delete_file(probe)
+    except Exception as err:  # noqa: BLE001 - any storage failure means the same thing to the user
+        raise ConfigError(f"--out: got {out!r}, expected a writable folder or URI ({type(err).__name__}: "
+                          f"{str(err).splitlines()[0] if str(err) else 'not writable'})") from None
+
+
+def _existing_rows(out: str) -> Any:
+    from explorer.results import resolve
+
+    import pandas as pd
+    import pyarrow.dataset as ds
+
+    fs, base = resolve(out)
+    try:
+        dataset = ds.dataset(f"{base}/{ROWS_DIR}", filesystem=fs, format="parquet")
+        return dataset.to_table().to_pandas()
+    except (FileNotFoundError, OSError, ValueError):
+        return pd.DataFrame()
+
+
+def _done_keys(rows: Any) -> set[tuple[str, int]]:
+    if rows is None or len(rows) == 0:
+        return set()
+    ok = rows[rows["status"] == "ok"]
+    return set(zip(ok["config_id"], ok["seed"].astype(int)))
+
+
+def _key(flat: Mapping[str, Any]) -> tuple[str, int]:
+    config = TrialConfig.from_dict(flat)
+    return config.config_id(), config.seed
+
+
+def _baseline_means(rows: Any, metrics: Sequence[str]) -> dict[str, dict[str, float]]:
+    if rows is None or len(rows) == 0:
+        return {}
+    ok = rows[rows["status"] == "ok"]
+    cols = [m for m in metrics if m in ok.columns]
+    return {cid: {k: float(v) for k, v in grp[cols].mean().items()} for cid, grp in ok.groupby("config_id")}
+
+
+def _best_feasible(results: list[dict[str, Any]], objectives: dict[str, str]) -> dict[str, Any] | None:
+    feasible = [r for r in results
+                if all(v <= 0 for k, v in r.items() if k.startswith("constraint.") and isinstance(v, (int, float)))]
+    scored = [r for r in feasible if all(isinstance(r.get(k), (int, float)) and math.isfinite(r[k]) for k in objectives)]
+    if not scored:
+        return None
+    first, mode = next(iter(objectives.items()))
+    return (max if mode == "max" else min)(scored, key=lambda r: r[first])
+
+
+def _trial_dirname(trial: Any) -> str:
+    return str(trial.trial_id)
+
+
+def _experiment_dir(out: str, name: str, resume: bool) -> tuple[str, bool]:
+    """The Tune experiment of this phase: the latest one when resuming, else a fresh timestamped one."""
+    from explorer.results import resolve
+
+    storage = f"{_absolute(out).rstrip('/')}/{RAY_DIR}"
+    if resume:
+        fs, base = resolve(storage)
+        from pyarrow.fs import FileSelector
+
+        try:
+            infos = fs.get_file_info(FileSelector(base, allow_not_found=True))
+        except OSError:
+            infos = []
+        candidates = sorted(i.base_name for i in infos if i.base_name.startswith(f"{name}-"))
+        for exp in reversed(candidates):
+            if tune.Tuner.can_restore(f"{storage}/{exp}"):
+                return f"{storage}/{exp}", True
+    return f"{storage}/{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}", False
+
+
+def _run_phase(name: str, trainable: Any, opts: SearchOptions, resources: dict[str, float], *,
+               param_space: dict | None, tune_config: tune.TuneConfig, total: int, objectives: dict[str, str],
+               feasible: Any = _best_feasible) -> Any:
+    path, restorable = _experiment_dir(opts.out, name, opts.resume)
+    progress = _Progress(total, opts.out, objectives, feasible, opts.verbose)
+    wrapped = tune.with_resources(trainable, resources)
+    if restorable:
+        if opts.verbose:
+            print(f"[explorer] resuming {path}", file=sys.stderr, flush=True)
+        tuner = tune.Tuner.restore(path, trainable=wrapped, resume_unfinished=True, resume_errored=True)
+    else:
+        storage, exp_name = path.rsplit("/", 1)
+        run_config = tune.RunConfig(
+            name=exp_name, storage_path=storage, callbacks=[progress], verbose=0,
+            failure_config=tune.FailureConfig(max_failures=opts.retries),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=2))
+        tuner = tune.Tuner(wrapped, param_space=param_space, tune_config=tune_config, run_config=run_config)
+    results = tuner.fit()
+    _reconcile(results, opts.out)
+    return results
+
+
+def _reconcile(results: Any, out: str) -> None:
+    """Rows for trials whose end the driver did not see (e.g. a driver killed right after they ended)."""
+    from explorer.results import resolve
+
+    fs, base = resolve(out)
+    for result in results:
+        trial_id = (result.metrics or {}).get("trial_id")
+        if result.error is not None and trial_id:
+            info = fs.get_file_info(rows_uri(base, trial_id))
+            if info.type.name == "NotFound":
+                _write_result_error(out, result, trial_id)
+
+
+def _write_result_error(out: str, result: Any, trial_id: str) -> None:
+    from explorer.results import error_row, write_rows
+
+    config = TrialConfig.from_dict(_trial_dict(result.config))
+    message = str(result.error).strip().splitlines()[-1] if str(result.error).strip() else "trial failed"
+    write_rows([error_row(config, message, trial_id=trial_id, start=datetime.now(timezone.utc))],
+               rows_uri(out, trial_id))
+
+
+def run_search(opts: SearchOptions) -> int:
+    """Run (or resume) a search; returns the number of errored trials. Raises ConfigError for bad input."""
+    import search_spaces as ss
+
+    try:
+        space = ss.load(opts.space_path)
+        if opts.smoke:
+            space = ss.smoke(space)
+    except ss.SpaceError as err:
+        raise ConfigError(str(err)) from None
+    opts.out = _absolute(opts.out)
+    _check_writable(opts.out)
+    _init_ray(opts)
+    try:
+        return _search(space, opts)
+    finally:
+        ray.shutdown()
+
+
+def _tune_config(**kwargs: Any) -> tune.TuneConfig:
+    return tune.TuneConfig(trial_dirname_creator=_trial_dirname, trial_name_creator=_trial_dirname, **kwargs)
+
+
+def _grid_feasible(space: Any) -> Any:
+    """Best feasible point of a grid/random search: constraints against the baselines finished so far."""
+    import search_spaces as ss
+
+    def best(results: list[dict[str, Any]], objectives: dict[str, str]) -> dict[str, Any] | None:
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for r in results:
+            groups.setdefault(str(r.get("config_id")), []).append(r)
+        means = {cid: {m: sum(float(r.get(m, math.nan)) for r in rs) / len(rs) for m in METRICS}
+                 for cid, rs in groups.items()}
+        scored = []
+        for r in results:
+            ids = ss.baseline_config_ids(space, r["config"])
+            values = ss.constraint_values(r, {g: means[c] for g, c in ids.items() if c in means})
+            scored.append({**r, **{f"constraint.{k}": v for k, v in values.items()}})
+        return _best_feasible(scored, objectives)
+    return best
+
+
+def _search(space: Any, opts: SearchOptions) -> int:
+    import search_spaces as ss
+
+    resources = space.resources.as_tune()
+    concurrency = opts.max_concurrent or space.search.max_concurrent
+    rows = _existing_rows(opts.out)
+    done = _done_keys(rows)
+    objectives = {o.metric: o.direction for o in space.search.objectives} if space.search.objectives else {"acc": "max"}
+    name = space.name
+
+    if space.search.algorithm != "optuna":
+        configs = [c for c in ss.expand(space).configs() if _key(c) not in done]
+        _say(opts, f"{len(configs)} trials to run ({len(ss.expand(space)) - len(configs)} already in {opts.out})")
+        if not configs and not opts.resume:
+            return 0
+        trainable = tune.with_parameters(_trainable, out=opts.out, objectives=list(objectives))
+        results = _run_phase(name, trainable, opts, resources, param_space={"trial": tune.grid_search(configs)},
+                             tune_config=_tune_config(max_concurrent_trials=concurrency), total=len(configs),
+                             objectives=objectives, feasible=_grid_feasible(space))
+        return results.num_errors
+
+    osp = ss.optuna_space(space)
+    baselines = [c for c in osp.baselines() if _key(c) not in done]
+    _say(opts, f"baselines: {len(baselines)} to run ({len(osp.baselines()) - len(baselines)} reused)")
+    if baselines or opts.resume:
+        base_trainable = tune.with_parameters(_trainable, out=opts.out, objectives=list(osp.metrics))
+        _run_phase(f"{name}-baselines", base_trainable, opts, resources,
+                   param_space={"trial": tune.grid_search(baselines)},
+                   tune_config=_tune_config(max_concurrent_trials=concurrency), total=len(baselines),
+                   objectives=objectives)
+    means = _baseline_means(_existing_rows(opts.out), list(METRICS))
+    searcher = ConstrainedOptunaSearch(space=osp.suggest, metric=list(osp.metrics), mode=list(osp.modes),
+                                       sampler=osp.make_sampler(), constraint_keys=osp.constraint_names)
+    trainable = tune.with_parameters(
+        _trainable, out=opts.out, objectives=list(osp.metrics), constraints=osp.constraint_values,
+        baseline_means=means, baseline_ids=lambda flat: ss.baseline_config_ids(space, flat))
+    results = _run_phase(f"{name}-search", trainable, opts, resources, param_space=None,
+                         tune_config=_tune_config(search_alg=searcher, num_samples=osp.num_samples,
+                                                  max_concurrent_trials=concurrency),
+                         total=osp.num_samples, objectives=objectives)
+    return results.num_errors
+
+
+def _say(opts: SearchOptions, text: str) -> None:
+    if opts.verbose:
+        print(f"[explorer] {text}", file=sys.stderr, flush=True)
