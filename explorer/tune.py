@@ -159,7 +159,10 @@ class _Progress(tune.Callback):
         finished = len(self.done) + len(self.errored)
         elapsed = time.monotonic() - self.start
         eta = f"{elapsed / finished * (self.total - finished):.0f}s" if finished else "?"
-        best = self.feasible(list(self.done.values()), self.objectives)
+        try:
+            best = self.feasible(list(self.done.values()), self.objectives)
+        except Exception:  # noqa: BLE001 - progress text must never stop a search
+            best = None
         best_txt = ", ".join(f"{k}={best[k]:.3f}" for k in self.objectives if k in best) if best else "none yet"
         print(f"[explorer] {len(self.done)}/{self.total} done, {len(self.running)} running, "
               f"{len(self.errored)} errored | {elapsed:.0f}s elapsed, ETA {eta} | best feasible: {best_txt}",
@@ -400,7 +403,10 @@ def _grid_feasible(space: Any) -> Any:
         scored = []
         for r in results:
             ids = ss.baseline_config_ids(space, r["config"])
-            values = ss.constraint_values(r, {g: means[c] for g, c in ids.items() if c in means})
+            try:
+                values = ss.constraint_values(r, {g: means[c] for g, c in ids.items() if c in means})
+            except ValueError:  # a baseline of this trial has not finished (in this run) yet
+                continue
             scored.append({**r, **{f"constraint.{k}": v for k, v in values.items()}})
         return _best_feasible(scored, objectives)
     return best

@@ -1,0 +1,124 @@
+"""`explorer search` through a real local Ray runtime (each test starts and stops its own)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import search_spaces as ss
+from explorer.cli import main
+from explorer.tune import SearchOptions, run_search
+
+TINY = """
+name: {name}
+dataset: synthetic
+model: tiny
+data: {{train_subset: 128, test_subset: 64}}
+training: {{epochs: {epochs}, batch_size: 32{lr}}}
+eval: {{adv_samples: 16, steps: 2}}
+mechanisms: [[dp, wm]]
+wm: {{trigger_size: 16}}
+dp: {{target_epsilon: {eps}}}
+seeds: {seeds}
+baselines: {baselines}
+resources: {{cpu: {cpu}, gpu: {gpu}}}
+"""
+
+
+def _space(tmp_path: Path, name: str = "t", *, epochs: int = 1, eps: str = "{grid: [2, 8]}", seeds: int = 1,
+           baselines: str = "true", cpu: float = 1, gpu: float = 0, lr: str = "") -> str:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(TINY.format(name=name, epochs=epochs, eps=eps, seeds=seeds, baselines=baselines, cpu=cpu,
+                                gpu=gpu, lr=lr))
+    return str(path)
+
+
+@pytest.fixture(autouse=True)
+def ray_tmp(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    # a short private temp root (Ray's socket paths must stay under 107 bytes)
+    root = Path(tempfile.mkdtemp(prefix="rt", dir="/tmp"))
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    monkeypatch.setenv("RAY_TMPDIR", str(root))
+    yield root
+    # a killed driver leaves Ray's helpers behind: stop what this test started, and nothing else
+    subprocess.run(["pkill", "-9", "-f", str(root)], check=False)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_search_writes_one_row_per_trial_and_errors_become_rows(tmp_path: Path) -> None:
+    space = _space(tmp_path, lr=", lr: {grid: [0.05, 1.0e+12]}", eps="4")
+    expected = len(ss.expand(ss.load(space)))
+    errors = run_search(SearchOptions(space_path=space, out=str(tmp_path / "out"), retries=0, num_cpus=2,
+                                      verbose=False))
+    rows = pd.read_parquet(tmp_path / "out" / "rows")
+    assert len(rows) == expected and rows["trial_id"].is_unique
+    failed = rows[rows["status"] == "error"]
+    assert errors == len(failed) > 0
+    assert (failed["train.lr"] == 1e12).all() and failed["error"].str.contains("TrainingDiverged").all()
+    ok = rows[rows["status"] == "ok"]
+    assert (ok["train.lr"] == 0.05).all() and ok["acc"].notna().all() and len(ok) == expected - len(failed)
+    assert set(rows["mechanisms"]) == {"none", "dp", "wm", "dp+wm"}
+
+
+def test_fractional_gpus_run_four_trials_at_once(tmp_path: Path) -> None:
+    space = _space(tmp_path, eps="{grid: [1, 2, 4, 8]}", baselines="false", cpu=0.5, gpu=0.25, epochs=3)
+    run_search(SearchOptions(space_path=space, out=str(tmp_path / "out"), num_cpus=2, num_gpus=1, verbose=False))
+    rows = pd.read_parquet(tmp_path / "out" / "rows")
+    assert len(rows) == 4 and (rows["status"] == "ok").all()
+    # all four intervals share a moment: the last start comes before the first end
+    assert rows["start_time"].max() < rows["end_time"].min(), rows[["start_time", "end_time"]]
+
+
+def test_sigkill_then_resume_gives_every_trial_exactly_once(tmp_path: Path, ray_tmp: Path) -> None:
+    space = _space(tmp_path, "killed", epochs=3, seeds=2)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "explorer.cli", "search", space, "--out", str(out), "--num-cpus", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and len(list((out / "rows").glob("part-*.parquet"))) < 2:
+        time.sleep(0.5)
+    assert proc.poll() is None, "the search ended before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = len(list((out / "rows").glob("part-*.parquet")))
+    expected = len(ss.expand(ss.load(space)))
+    assert 2 <= before < expected
+    subprocess.run(["pkill", "-9", "-f", str(ray_tmp)], check=False)
+    assert main(["search", space, "--out", str(out), "--resume", "--num-cpus", "2"]) == 0
+    rows = pd.read_parquet(out / "rows")
+    assert len(rows) == expected and (rows["status"] == "ok").all()
+    assert not rows.duplicated(["config_id", "seed"]).any()
+
+
+@pytest.mark.parametrize("extra, needle", [
+    (["--address", "127.0.0.1:1"], "--address: got '127.0.0.1:1'"),
+    (["--out", "/proc/forbidden"], "--out: got '/proc/forbidden'"),
+    (["--max-concurrent", "0"], "--max-concurrent: got 0"),
+])
+def test_bad_input_exits_2_and_starts_nothing(tmp_path: Path, extra: list[str], needle: str, ray_tmp: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["search", _space(tmp_path), "--out", str(tmp_path / "out"), *extra]
+    if extra[0] == "--out":
+        args = ["search", _space(tmp_path), *extra]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0]
+    assert not any(ray_tmp.iterdir())
+
+
+def test_invalid_space_exits_2_with_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ndataset: digits\nmechanisms: [[dp, wm]]\ndp: {target_epsilon: -1}\n")
+    assert main(["search", str(bad), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "bad.yaml:4" in err[0] and "dp.target_epsilon" in err[0]
+    assert not (tmp_path / "out").exists()
