@@ -82,9 +82,10 @@ def _trainable(config: dict[str, Any], *, out: str, objectives: Sequence[str] = 
 
     output = train(trial_config, on_epoch=on_epoch, resume_from=resume)
     row = build_row(trial_config, output, trial_id=trial_id, start=start, end=datetime.now(timezone.utc))
+    row["node_id"] = ray.get_runtime_context().get_node_id()
     write_rows([row], rows_uri(out, trial_id))
     final = {k: v for k, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    final.update({"epoch": trial_config.train.epochs, "node": row["node"], "status": "ok",
+    final.update({"epoch": trial_config.train.epochs, "node": row["node"], "node_id": row["node_id"], "status": "ok",
                   "config_id": row["config_id"], "mechanisms": row["mechanisms"]})
     if constraints is not None and baseline_means is not None:
         means = {g: baseline_means.get(cid, {}) for g, cid in baseline_ids(trial_config.flat()).items()}

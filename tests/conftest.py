@@ -17,3 +17,46 @@ def shared_data_dir() -> Path:
     if not (root / "MNIST" / "raw").is_dir():
         pytest.skip(f"offline datasets not found at {root} (set EXPLORER_TEST_DATA to a folder holding MNIST/raw)")
     return root
+
+
+def kill_ray_processes(root: Path | str) -> None:
+    """SIGKILL every process of the Ray runtime whose RAY_TMPDIR is ``root``, and only those.
+
+    Ray renames its helpers (``ray::DashboardAgent``) over their command line and environment, so a
+    process counts as ours when its command line, its environment or one of its open files names ``root``.
+    """
+    import signal
+
+    root = str(root)
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            ours = root.encode() in (proc / "cmdline").read_bytes() or f"RAY_TMPDIR={root}".encode() in (
+                proc / "environ").read_bytes()
+            if not ours:
+                ours = any(os.readlink(fd).startswith(root) for fd in (proc / "fd").iterdir())
+            if ours:
+                os.kill(int(proc.name), signal.SIGKILL)
+        except OSError:
+            continue
+
+
+@pytest.fixture
+def ray_tmp(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """A short private RAY_TMPDIR (socket paths must stay under 107 bytes); its Ray processes die afterwards."""
+    import shutil
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="rt", dir="/tmp"))
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    monkeypatch.setenv("RAY_TMPDIR", str(root))
+    yield root
+    kill_ray_processes(root)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def kill_ray():  # type: ignore[no-untyped-def]
+    """:func:`kill_ray_processes`, for tests that stop a Ray runtime mid-way."""
+    return kill_ray_processes

@@ -1,9 +1,6 @@
 from __future__ import annotations
 
 import importlib.util
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -34,15 +31,14 @@ def _objective(config: dict) -> None:
     tune.report({"f1": x + 0.3 * y, "f2": y + 0.3 * x, "constraint.disk": (x - 0.3) ** 2 + (y - 0.3) ** 2 - 0.0225})
 
 
-def test_tune_bridge_hands_constraints_to_the_study(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tune_bridge_hands_constraints_to_the_study(ray_tmp: Path) -> None:
     import optuna
     import ray
     from ray import tune
 
     from explorer.tune import ConstrainedOptunaSearch
 
-    root = tempfile.mkdtemp(prefix="rt", dir="/tmp")
-    monkeypatch.setenv("RAY_TMPDIR", root)
+    root = str(ray_tmp)
     searcher = ConstrainedOptunaSearch(
         space={"x": tune.uniform(0, 1), "y": tune.uniform(0, 1)}, metric=["f1", "f2"], mode=["max", "max"],
         sampler=optuna.samplers.TPESampler(seed=0, n_startup_trials=5), constraint_keys=["disk"])
@@ -52,8 +48,6 @@ def test_tune_bridge_hands_constraints_to_the_study(monkeypatch: pytest.MonkeyPa
                    run_config=tune.RunConfig(storage_path=f"{root}/store", verbose=0)).fit()
     finally:
         ray.shutdown()
-        subprocess.run(["pkill", "-9", "-f", root], check=False)
-        shutil.rmtree(root, ignore_errors=True)
     trials = searcher.study.trials
     assert len(trials) == 16 and all("disk" in t.constraints for t in trials)
     best = searcher.study.best_trials

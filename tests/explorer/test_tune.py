@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -43,15 +41,8 @@ def _space(tmp_path: Path, name: str = "t", *, epochs: int = 1, eps: str = "{gri
 
 
 @pytest.fixture(autouse=True)
-def ray_tmp(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    # a short private temp root (Ray's socket paths must stay under 107 bytes)
-    root = Path(tempfile.mkdtemp(prefix="rt", dir="/tmp"))
-    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
-    monkeypatch.setenv("RAY_TMPDIR", str(root))
-    yield root
-    # a killed driver leaves Ray's helpers behind: stop what this test started, and nothing else
-    subprocess.run(["pkill", "-9", "-f", str(root)], check=False)
-    shutil.rmtree(root, ignore_errors=True)
+def _private_ray(ray_tmp: Path) -> Path:
+    return ray_tmp
 
 
 def test_search_writes_one_row_per_trial_and_errors_become_rows(tmp_path: Path) -> None:
@@ -78,7 +69,7 @@ def test_fractional_gpus_run_four_trials_at_once(tmp_path: Path) -> None:
     assert rows["start_time"].max() < rows["end_time"].min(), rows[["start_time", "end_time"]]
 
 
-def test_sigkill_then_resume_gives_every_trial_exactly_once(tmp_path: Path, ray_tmp: Path) -> None:
+def test_sigkill_then_resume_gives_every_trial_exactly_once(tmp_path: Path, ray_tmp: Path, kill_ray) -> None:  # type: ignore[no-untyped-def]
     space = _space(tmp_path, "killed", epochs=3, seeds=2)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "explorer.cli", "search", space, "--out", str(out), "--num-cpus", "2"]
@@ -92,7 +83,7 @@ def test_sigkill_then_resume_gives_every_trial_exactly_once(tmp_path: Path, ray_
     before = len(list((out / "rows").glob("part-*.parquet")))
     expected = len(ss.expand(ss.load(space)))
     assert 2 <= before < expected
-    subprocess.run(["pkill", "-9", "-f", str(ray_tmp)], check=False)
+    kill_ray(ray_tmp)
     assert main(["search", space, "--out", str(out), "--resume", "--num-cpus", "2"]) == 0
     rows = pd.read_parquet(out / "rows")
     assert len(rows) == expected and (rows["status"] == "ok").all()
