@@ -12,7 +12,7 @@ import math
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, NoReturn, Sequence
+from typing import Any, NoReturn, Sequence
 
 from explorer.config import ConfigError, TrialConfig
 
@@ -31,17 +31,16 @@ def _fail(message: str) -> int:
 
 
 def _read_mapping(path: str) -> dict[str, Any]:
-    import yaml
+    from search_spaces.errors import SpaceError
+    from search_spaces.reader import read_text
 
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"--config: got {path!r}, expected an existing YAML or JSON file")
     try:
-        data = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}{where}: not valid YAML or JSON ({getattr(err, 'problem', err)})") from None
+        data = read_text(p.read_text(), source=path).data  # YAML 1.2 numbers: 1e-5 is a float
+    except SpaceError as err:
+        raise ConfigError(str(err)) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: got {type(data).__name__}, expected a mapping of config keys")
     return data
@@ -50,13 +49,20 @@ def _read_mapping(path: str) -> dict[str, Any]:
 def _parse_set(items: Sequence[str]) -> dict[str, Any]:
     import yaml
 
+    from search_spaces.reader import looks_numeric
+
     out: dict[str, Any] = {}
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--set: got {item!r}, expected KEY=VALUE such as dp.target_epsilon=3")
+        raw = raw.strip()
+        if looks_numeric(raw):  # 1e-5 and 10/255, which YAML 1.1 reads as strings
+            num, _, den = raw.partition("/")
+            out[key.strip()] = float(num) / float(den) if den and float(den) else float(num)
+            continue
         try:
-            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
+            out[key.strip()] = yaml.safe_load(raw) if raw else None
         except yaml.YAMLError:
             out[key.strip()] = raw
     return out
@@ -167,29 +173,33 @@ def _cmd_status(args: argparse.Namespace) -> int:
         return _fail(str(err))
 
 
-def _delegate(module: str) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        import importlib
+#: Subcommands implemented by the other packages (each has its own parser and --help).
+_DELEGATED = {
+    "validate": ("search_spaces.cli", True, "check a search space and print its trial count and cost"),
+    "report": ("analysis.report", False, "write the report (verdicts, Pareto fronts, plots) of search results"),
+}
 
-        return int(importlib.import_module(module).main([args.command, *args.rest]))
-    return run
+
+def _delegate(command: str, rest: Sequence[str]) -> int:
+    import importlib
+
+    module, with_command, _ = _DELEGATED[command]
+    return int(importlib.import_module(module).main([command, *rest] if with_command else list(rest)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _Parser(prog="explorer", description="Protected training trials and their conflicts.")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in _DELEGATED:
+        return _delegate(argv[0], argv[1:])
+    parser = _Parser(prog="explorer", description="Protected training trials, their search and their conflicts.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_train(sub)
     _add_search(sub)
     p = sub.add_parser("status", help="summarise a running or finished search from its Parquet rows")
     p.add_argument("out", help="the search's --out folder or URI")
     p.set_defaults(func=_cmd_status)
-    for name, module, text in (
-        ("validate", "search_spaces.cli", "check a search space and print its trial count and cost"),
-        ("report", "analysis.report", "write the report of a search's results"),
-    ):
-        p = sub.add_parser(name, help=text, add_help=False)
-        p.add_argument("rest", nargs=argparse.REMAINDER)
-        p.set_defaults(func=_delegate(module))
+    for name, (_, _, text) in _DELEGATED.items():
+        sub.add_parser(name, help=text, add_help=False)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

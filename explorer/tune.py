@@ -64,7 +64,11 @@ def _trainable(config: dict[str, Any], *, out: str, objectives: Sequence[str] = 
     from explorer.train import snapshot, train
 
     _limit_resources()
-    trial_config = TrialConfig.from_dict(_trial_dict(config))
+    values = _trial_dict(config)
+    if values.get("data.dir") and not os.path.isabs(values["data.dir"]):
+        # trials run in their own working directory: a relative data root means the driver's
+        values["data.dir"] = os.path.join(os.environ.get("TUNE_ORIG_WORKING_DIR", os.getcwd()), values["data.dir"])
+    trial_config = TrialConfig.from_dict(values)
     trial_id = tune.get_context().get_trial_id()
     resume = None
     checkpoint = tune.get_checkpoint()

@@ -1,0 +1,70 @@
+"""Analysis of protection-conflict search results: pure functions over pandas DataFrames.
+
+Load the Parquet rows, find Pareto fronts, compare combinations with their baselines (Welch, TOST),
+decide conflicts (the paper's Table 11 for any setting), pick operating points, draw and report.
+Imports neither torch nor ray.
+"""
+
+from __future__ import annotations
+
+from analysis.baselines import baseline_stats, match_columns
+from analysis.conflicts import VERDICTS, ConflictMatrix, conflicts
+from analysis.equivalence import equivalence
+from analysis.errors import AnalysisInputError
+from analysis.load import load
+from analysis.operating_points import OperatingPoints, operating_points
+from analysis.pareto import (
+    Constraints,
+    Objectives,
+    feasible_mask,
+    hypervolume,
+    losses,
+    nondominated,
+    pareto_front,
+    pareto_mask,
+)
+from analysis.plot_data import CurveData, MatrixData, ParetoData, conflict_matrix_data, curve_data, pareto_data
+from analysis.plots import plot_conflicts, plot_curve, plot_pareto
+from analysis.report import write_report
+from analysis.schema import METRICS, hyperparameter_columns, metric_columns
+from analysis.stats import Comparison, compare
+from analysis.summary import config_summary
+from analysis.thresholds import Thresholds
+
+__all__ = [
+    "METRICS",
+    "VERDICTS",
+    "AnalysisInputError",
+    "Comparison",
+    "ConflictMatrix",
+    "Constraints",
+    "CurveData",
+    "MatrixData",
+    "Objectives",
+    "OperatingPoints",
+    "ParetoData",
+    "Thresholds",
+    "baseline_stats",
+    "compare",
+    "config_summary",
+    "conflict_matrix_data",
+    "conflicts",
+    "curve_data",
+    "equivalence",
+    "feasible_mask",
+    "hyperparameter_columns",
+    "hypervolume",
+    "load",
+    "losses",
+    "match_columns",
+    "metric_columns",
+    "nondominated",
+    "operating_points",
+    "pareto_data",
+    "pareto_front",
+    "pareto_mask",
+    "plot_conflicts",
+    "plot_curve",
+    "plot_pareto",
+    "write_report",
+]

@@ -1,0 +1,303 @@
+"""Per combination and metric: the comparison with its matching baseline (Welch, TOST) or threshold."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from analysis.baselines import baseline_stats, match_columns
+from analysis.schema import dataset_order, members
+from analysis.stats import drop_tests, one_sample_p
+from analysis.summary import ok_rows
+from analysis.thresholds import Thresholds
+
+__all__ = ["COLUMNS", "DROP_METRICS", "equivalence"]
+
+DROP_METRICS: dict[str, tuple[str, str]] = {"wm.acc": ("wm", "wm"), "adv.acc": ("adv", "adv")}
+"""Metric -> (mechanism that makes it relevant and is its baseline, Thresholds field)."""
+
+COLUMNS: tuple[str, ...] = (
+    "dataset",
+    "model",
+    "mechanisms",
+    "config_id",
+    "metric",
+    "baseline",
+    "role",
+    "test",
+    "scale",
+    "n",
+    "mean",
+    "std",
+    "n_baseline",
+    "baseline_configs",
+    "mean_baseline",
+    "std_baseline",
+    "difference",
+    "threshold",
+    "margin",
+    "welch_p",
+    "tost_p",
+    "p_conflict",
+    "p_no_conflict",
+    "verdict",
+    "reason",
+)
+_LOG10_DI = "log10:di.p_value"
+_TINY = 1e-300  # p-values of 0 are clipped here before log10
+
+
+def equivalence(df: pd.DataFrame, thresholds: Thresholds | None = None) -> pd.DataFrame:
+    """One row per (combination config, metric, baseline): n, mean, std of both, tests and verdict.
+
+    Combinations are `mechanisms` values with >= 2 mechanisms; each config_id (its seeds) is compared.
+    Rows: `acc` against each member's baseline (role "verdict" for the lower baseline mean, "member"
+    for the others) and the undefended model ("reference"); `wm.acc` / `adv.acc` against the wm / adv
+    baseline; `di.p_value` (log10 scale) and `rad.loss_gap` against their absolute thresholds by a
+    one-sample t-test. Only rows with role "verdict" decide the conflict verdict. `margin` is how far
+    the mean lies inside its threshold (negative: beyond it), in the metric's scale.
+    """
+    th = thresholds or Thresholds()
+    rows = ok_rows(df)
+    if "di.p_value" in rows.columns:
+        rows = rows.assign(**{_LOG10_DI: np.log10(rows["di.p_value"].clip(lower=_TINY))})
+    is_combo = rows["mechanisms"].map(lambda v: len(members(v)) >= 2).to_numpy(dtype=bool)
+    configs = _config_stats(rows[is_combo])
+    if configs.empty:
+        return pd.DataFrame(columns=list(COLUMNS))
+    parts = [_drop_rows(configs, rows, th), _absolute_rows(configs, rows, th)]
+    out = pd.concat([p for p in parts if not p.empty], ignore_index=True)
+    order = out["dataset"].map(lambda d: dataset_order(str(d)))
+    out = out.assign(_order=order).sort_values(
+        ["_order", "mechanisms", "config_id", "metric", "role"], kind="stable", ignore_index=True
+    )
+    return out[list(COLUMNS)]
+
+
+def _config_stats(rows: pd.DataFrame) -> pd.DataFrame:
+    metrics = [m for m in ("acc", "wm.acc", "adv.acc", _LOG10_DI, "rad.loss_gap") if m in rows.columns]
+    if rows.empty:
+        return pd.DataFrame()
+    grouped = rows.groupby("config_id", sort=True)
+    keys = sorted(
+        {
+            c
+            for m in {"none", *(x for v in rows["mechanisms"].unique() for x in members(v))}
+            for c in match_columns(rows, m)
+        }
+    )
+    first = grouped[[c for c in ("model", "mechanisms", *keys) if c in rows.columns and c != "config_id"]].first()
+    first = first.loc[:, ~first.columns.duplicated()]
+    parts = [first]
+    for metric in metrics:
+        values = grouped[metric]
+        parts += [
+            values.count().rename(f"n:{metric}"),
+            values.mean().rename(f"mean:{metric}"),
+            values.std(ddof=1).rename(f"std:{metric}"),
+        ]
+    return pd.concat(parts, axis=1).reset_index()
+
+
+def _drop_rows(configs: pd.DataFrame, rows: pd.DataFrame, th: Thresholds) -> pd.DataFrame:
+    wanted = {"acc"} | {m for m, (mech, _) in DROP_METRICS.items()}
+    metrics = [m for m in ("acc", "wm.acc", "adv.acc") if m in rows.columns and m in wanted]
+    mechs = sorted({x for v in configs["mechanisms"] for x in members(v)})
+    frames = []
+    for mech in [*mechs, "none"]:
+        chosen = (
+            configs
+            if mech == "none"
+            else configs[configs["mechanisms"].map(lambda v, m=mech: m in members(v)).to_numpy(dtype=bool)]
+        )
+        keys = match_columns(rows, mech)
+        base = baseline_stats(rows, mech, metrics)
+        merged = chosen.merge(base, how="left", on=keys, suffixes=("", ":base"))
+        for metric in metrics:
+            relevant = metric == "acc" or DROP_METRICS[metric][0] == mech
+            if not relevant or (mech == "none" and metric != "acc"):
+                continue
+            threshold = th.acc if metric == "acc" else getattr(th, DROP_METRICS[metric][1])
+            frames.append(_frame(merged, metric, mech, threshold, "reference" if mech == "none" else "verdict"))
+    if not frames:
+        return pd.DataFrame()
+    out = pd.concat(frames, ignore_index=True)
+    out = _pick_acc_verdict(out)
+    tests = drop_tests(
+        *(out[c].to_numpy(dtype=float) for c in ("n", "mean", "std", "n_baseline", "mean_baseline", "std_baseline")),
+        threshold=out["threshold"].to_numpy(dtype=float),
+    )
+    out = out.assign(**tests, test="welch+tost", scale="linear", margin=out["threshold"] + out["difference"])
+    out["verdict"], out["reason"] = _drop_verdicts(out, th.alpha)
+    return out
+
+
+def _frame(merged: pd.DataFrame, metric: str, mech: str, threshold: float, role: str) -> pd.DataFrame:
+    def col(name: str, suffix: str = "") -> pd.Series:
+        key = f"{name}:{metric}{suffix}"
+        return merged[key] if key in merged.columns else pd.Series(np.nan, index=merged.index)
+
+    n_base = col("n", ":base").fillna(0)
+    return pd.DataFrame(
+        {
+            "dataset": merged["dataset"],
+            "model": merged.get("model"),
+            "mechanisms": merged["mechanisms"],
+            "config_id": merged["config_id"],
+            "metric": metric,
+            "baseline": mech,
+            "role": role,
+            "n": col("n").fillna(0).astype(int),
+            "mean": col("mean"),
+            "std": col("std"),
+            "n_baseline": n_base.astype(int),
+            "baseline_configs": merged["n_configs"].fillna(0).astype(int) if "n_configs" in merged else 0,
+            "mean_baseline": col("mean", ":base"),
+            "std_baseline": col("std", ":base"),
+            "difference": col("mean") - col("mean", ":base"),
+            "threshold": threshold,
+        }
+    )
+
+
+def _pick_acc_verdict(out: pd.DataFrame) -> pd.DataFrame:
+    # acc is judged against the lower member baseline; a missing member baseline decides instead.
+    member = (out["metric"] == "acc") & (out["baseline"] != "none")
+    ranked = (
+        out[member]
+        .assign(_has=out["n_baseline"] > 0)
+        .sort_values(["config_id", "_has", "mean_baseline"], kind="stable")
+    )
+    chosen = ranked.groupby("config_id", sort=False).head(1).index
+    out.loc[member, "role"] = "member"
+    out.loc[chosen, "role"] = "verdict"
+    return out
+
+
+def _drop_verdicts(out: pd.DataFrame, alpha: float) -> tuple[list[str], list[str]]:
+    verdicts, reasons = [], []
+    for row in out.itertuples(index=False):
+        drop = -row.difference
+        shown = f"{round(drop, 3) + 0.0:.3f}"  # never "-0.000"
+        if row.n == 0:
+            verdict, reason = "inconclusive", f"{row.metric}: no values for the combination"
+        elif row.baseline_configs == 0:
+            verdict, reason = "inconclusive", f"{row.metric}: no matching '{row.baseline}' baseline"
+        elif row.n_baseline == 0:
+            verdict, reason = "inconclusive", f"{row.metric}: the '{row.baseline}' baseline has no values"
+        elif row.n < 2 or row.n_baseline < 2:
+            verdict, reason = "inconclusive", f"{row.metric}: n={row.n} vs baseline n={row.n_baseline}, need >= 2 each"
+        elif drop > row.threshold and row.p_conflict < alpha:
+            verdict, reason = (
+                "conflict",
+                f"{row.metric} drops {shown} > {row.threshold:g} vs {row.baseline} (Welch p={row.p_conflict:.2g})",
+            )
+        elif row.p_no_conflict < alpha:
+            verdict, reason = (
+                "no conflict",
+                f"{row.metric} drop {shown} < {row.threshold:g} vs {row.baseline} "
+                f"(TOST lower p={row.p_no_conflict:.2g})",
+            )
+        else:
+            verdict = "inconclusive"
+            reason = (
+                f"{row.metric} drop {shown} vs {row.threshold:g} ({row.baseline}): neither test significant "
+                f"(Welch p={row.p_conflict:.2g}, TOST lower p={row.p_no_conflict:.2g})"
+            )
+        verdicts.append(verdict)
+        reasons.append(reason)
+    return verdicts, reasons
+
+
+def _stat(frame: pd.DataFrame, kind: str, column: str) -> pd.Series:
+    """The `kind:column` statistic (n, mean, std) of each row, NaN where the column is absent."""
+    key = f"{kind}:{column}"
+    return frame[key] if key in frame.columns else pd.Series(np.nan, index=frame.index)
+
+
+def _absolute_rows(configs: pd.DataFrame, rows: pd.DataFrame, th: Thresholds) -> pd.DataFrame:
+    # di.p_value must stay below di_p (log10 scale), rad.loss_gap must reach rad_gap. The mechanism's
+    # own baseline is attached for reference: when it misses the threshold too, the reason says so.
+    specs = [
+        ("di", "di.p_value", _LOG10_DI, math.log10(th.di_p), "greater", "log10"),
+        ("rad", "rad.loss_gap", "rad.loss_gap", th.rad_gap, "less", "linear"),
+    ]
+    frames = []
+    for mech, metric, column, bound, bad_side, scale in specs:
+        chosen = configs[configs["mechanisms"].map(lambda v, m=mech: m in members(v)).to_numpy(dtype=bool)]
+        if chosen.empty:
+            continue
+        n, mean, std = (_stat(chosen, kind, column) for kind in ("n", "mean", "std"))
+        n = n.fillna(0).astype(int)
+        base = chosen.merge(
+            baseline_stats(rows, mech, [column] if column in rows.columns else []),
+            how="left",
+            on=match_columns(rows, mech),
+            suffixes=("", ":base"),
+        )
+        base_n = _stat(base, "n", f"{column}:base")
+        good_side = "less" if bad_side == "greater" else "greater"
+        frame = pd.DataFrame(
+            {
+                "dataset": chosen["dataset"],
+                "model": chosen.get("model"),
+                "mechanisms": chosen["mechanisms"],
+                "config_id": chosen["config_id"],
+                "metric": metric,
+                "baseline": mech,
+                "role": "verdict",
+                "test": "one-sample t",
+                "scale": scale,
+                "n": n,
+                "mean": mean,
+                "std": std,
+                "n_baseline": base_n.fillna(0).astype(int).to_numpy(),
+                "baseline_configs": base["n_configs"].fillna(0).astype(int).to_numpy() if "n_configs" in base else 0,
+                "mean_baseline": _stat(base, "mean", f"{column}:base").to_numpy(),
+                "std_baseline": _stat(base, "std", f"{column}:base").to_numpy(),
+                "difference": mean - bound,
+                "threshold": bound,
+                "margin": (bound - mean) if bad_side == "greater" else (mean - bound),
+                "welch_p": np.nan,
+                "tost_p": np.nan,
+                "p_conflict": one_sample_p(mean, std, n, bound, bad_side),
+                "p_no_conflict": one_sample_p(mean, std, n, bound, good_side),
+            }
+        )
+        frame["verdict"], frame["reason"] = _absolute_verdicts(frame, bad_side, th.alpha)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _absolute_verdicts(frame: pd.DataFrame, bad_side: str, alpha: float) -> tuple[list[str], list[str]]:
+    verdicts, reasons = [], []
+    word = "above" if bad_side == "greater" else "below"
+    for row in frame.itertuples(index=False):
+        shown = f"mean {row.scale} {row.metric}" if row.scale == "log10" else f"mean {row.metric}"
+        on_bad_side = row.difference > 0 if bad_side == "greater" else row.difference < 0
+        if row.n < 2:
+            verdict, reason = "inconclusive", f"{row.metric}: n={row.n}, need >= 2"
+        elif on_bad_side and row.p_conflict < alpha:
+            verdict, reason = (
+                "conflict",
+                f"{shown} {row.mean:.3g} {word} {row.threshold:.3g} (t-test p={row.p_conflict:.2g})",
+            )
+        elif row.p_no_conflict < alpha:
+            verdict, reason = (
+                "no conflict",
+                f"{shown} {row.mean:.3g} not {word} {row.threshold:.3g} (t-test p={row.p_no_conflict:.2g})",
+            )
+        else:
+            verdict = "inconclusive"
+            reason = (
+                f"{shown} {row.mean:.3g} vs {row.threshold:.3g}: not significant "
+                f"(p={row.p_conflict:.2g} / {row.p_no_conflict:.2g})"
+            )
+        base_bad = row.mean_baseline > row.threshold if bad_side == "greater" else row.mean_baseline < row.threshold
+        if row.n_baseline and base_bad:
+            reason += f"; {row.baseline} alone misses it too (mean {row.mean_baseline:.3g})"
+        verdicts.append(verdict)
+        reasons.append(reason)
+    return verdicts, reasons

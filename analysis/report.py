@@ -1,0 +1,356 @@
+"""`explorer report RESULTS --out DIR`: Markdown and HTML report, CSV tables and PNG figures.
+
+Everything is computed and written into a temporary directory beside DIR and then moved into place,
+so an interrupted or failed run leaves no half-written report.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import tempfile
+import warnings
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.cli_args import UsageError, parse_constraints, parse_objectives, parser
+from analysis.conflicts import ConflictMatrix, conflicts
+from analysis.document import Block, Heading, Image, Items, Table, Text, to_html, to_markdown
+from analysis.equivalence import equivalence
+from analysis.errors import AnalysisInputError
+from analysis.load import ResultsPath, check_columns, load
+from analysis.operating_points import OperatingPoints, operating_points
+from analysis.pareto import Constraints, Objectives, pareto_mask
+from analysis.plot_data import conflict_matrix_data, curve_data, pareto_data, swept_parameters
+from analysis.plots import plot_conflicts, plot_curve, plot_pareto, save
+from analysis.schema import dataset_order, members
+from analysis.summary import config_summary
+from analysis.thresholds import Thresholds
+
+__all__ = ["DEFAULT_OBJECTIVES", "MAX_CURVES", "main", "write_report"]
+
+DEFAULT_OBJECTIVES: dict[str, str] = {"acc": "max", "adv.acc": "max"}
+MAX_CURVES = 12
+_VERDICT_TEXT = (
+    "A drop-based metric (acc, wm.acc, adv.acc) is a conflict when its mean drop exceeds the threshold and "
+    "the one-sided Welch test of 'drop > threshold' is significant at alpha; it is no conflict when the "
+    "lower one-sided test of the TOST (drop < threshold) is significant; otherwise inconclusive. "
+    "di.p_value (log10) and rad.loss_gap use one-sample t-tests against their thresholds in the same way. "
+    "A configuration is in conflict if any of its metrics is; a cell is in conflict if any of its configurations is."
+)
+
+
+def write_report(
+    results: ResultsPath | Sequence[ResultsPath] | pd.DataFrame,
+    out_dir: str | os.PathLike[str],
+    thresholds: Thresholds | None = None,
+    *,
+    objectives: Objectives | None = None,
+    constraints: Constraints | None = None,
+) -> dict[str, Path]:
+    """Write report.md, report.html (self-contained), conflicts.csv, pareto.csv, equivalence.csv,
+    operating_points.csv and the PNG figures into `out_dir`; return {file name: path}.
+
+    `results` is a DataFrame or what `load` accepts. Works on partial results (a running search),
+    errored rows and combinations without baselines (the report says so).
+    """
+    df = results if isinstance(results, pd.DataFrame) else load(results)
+    source = "a DataFrame" if isinstance(results, pd.DataFrame) else _source_text(results)
+    if isinstance(results, pd.DataFrame):
+        check_columns(df, "the DataFrame")
+    if objectives is None:  # the defaults that the results have
+        objectives = {k: v for k, v in DEFAULT_OBJECTIVES.items() if k in df.columns} or dict(DEFAULT_OBJECTIVES)
+    objectives = dict(objectives)
+    missing = [c for c in objectives if c not in df.columns]
+    if missing:
+        raise AnalysisInputError(
+            f"objective column(s) {', '.join(missing)} not in the results: expected metric columns such as acc, adv.acc"
+        )
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; the report directory should not be
+    try:
+        names = _build(df, staging, thresholds or Thresholds(), objectives, constraints, source)
+        return _move_into_place(staging, out, names)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _source_text(results: ResultsPath | Sequence[ResultsPath]) -> str:
+    if isinstance(results, (str, os.PathLike)):
+        return os.fspath(results)
+    return ", ".join(os.fspath(r) for r in results)
+
+
+def _move_into_place(staging: Path, out: Path, names: list[str]) -> dict[str, Path]:
+    if not out.exists():
+        os.replace(staging, out)
+    else:
+        for name in names:
+            os.replace(staging / name, out / name)
+    return {name: out / name for name in names}
+
+
+def _build(
+    df: pd.DataFrame,
+    folder: Path,
+    th: Thresholds,
+    objectives: dict[str, str],
+    constraints: Constraints | None,
+    source: str,
+) -> list[str]:
+    eq = equivalence(df, th)
+    matrix = conflicts(df, th, equivalence_table=eq)
+    points = operating_points(df, objectives, th, constraints=constraints, equivalence_table=eq)
+    front = _pareto_table(points, objectives)
+    blocks: list[Block] = [Heading("Protection-conflict report", 1), *_intro(df, th, objectives, constraints, source)]
+    names = ["report.md", "report.html", "conflicts.csv", "pareto.csv", "equivalence.csv", "operating_points.csv"]
+    blocks += _conflict_section(matrix, folder, names)
+    blocks += _operating_section(points)
+    blocks += _pareto_section(df, points, front, objectives, constraints, folder, names)
+    blocks += _curve_section(df, folder, names)
+    matrix.cells.to_csv(folder / "conflicts.csv", index=False)
+    front.to_csv(folder / "pareto.csv", index=False)
+    eq.to_csv(folder / "equivalence.csv", index=False)
+    points.candidates.to_csv(folder / "operating_points.csv", index=False)
+    (folder / "report.md").write_text(to_markdown(blocks), encoding="utf-8")
+    (folder / "report.html").write_text(to_html(blocks, "Protection-conflict report"), encoding="utf-8")
+    return names
+
+
+def _intro(
+    df: pd.DataFrame, th: Thresholds, objectives: dict[str, str], constraints: Constraints | None, source: str
+) -> list[Block]:
+    status = df["status"] if "status" in df.columns else pd.Series("ok", index=df.index)
+    ok = int((status == "ok").sum())
+    items = [
+        f"source: {source}",
+        f"generated: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"trials read: {len(df)} ({ok} ok, {len(df) - ok} not ok); the report covers the trials written so far",
+        f"thresholds: acc drop {th.acc:g}, wm.acc drop {th.wm:g}, adv.acc drop {th.adv:g}, di.p_value < {th.di_p:g}, "
+        f"rad.loss_gap >= {th.rad_gap:g}, alpha {th.alpha:g}",
+        "objectives: " + ", ".join(f"{k} ({v})" for k, v in objectives.items()),
+    ]
+    if constraints is not None:
+        items.append(
+            "constraints: "
+            + (
+                "a function"
+                if callable(constraints)
+                else ", ".join(f"{k} {o} {v:g}" for k, (o, v) in constraints.items())
+            )
+        )
+    skipped = df.attrs.get("skipped_files", [])
+    if skipped:
+        items.append(f"skipped {len(skipped)} unreadable part file(s), e.g. {skipped[0]}")
+    blocks: list[Block] = [Items(tuple(items)), Heading("Data")]
+    if df.empty:
+        return [*blocks, Text("No trials in the results.")]
+    counts = df.groupby(["dataset", "mechanisms"], dropna=False).size().rename("trials").reset_index()
+    if "status" in df.columns:
+        ok_counts = df[status == "ok"].groupby(["dataset", "mechanisms"], dropna=False).size()
+        counts["ok"] = [int(ok_counts.get((d, m), 0)) for d, m in zip(counts["dataset"], counts["mechanisms"])]
+    counts["configs"] = df.groupby(["dataset", "mechanisms"], dropna=False)["config_id"].nunique().to_numpy()
+    blocks += [Table(counts.sort_values(["dataset", "mechanisms"], key=_sort_key), max_rows=100)]
+    if ok < len(df) and "error" in df.columns:
+        errors = (
+            df.loc[status != "ok", "error"].fillna("(no message)").astype(str).str.split("\n").str[0].value_counts()
+        )
+        blocks += [
+            Text("Errored trials (first line of each error):"),
+            Table(errors.rename_axis("error").reset_index(name="trials"), max_rows=10),
+        ]
+    if "caveats" in df.columns:
+        caveats = df["caveats"].dropna().astype(str).str.split("; ").explode()
+        caveats = caveats[caveats.str.len() > 0].value_counts()
+        if len(caveats):
+            blocks += [
+                Text("Caveats recorded by the trials:"),
+                Table(caveats.rename_axis("caveat").reset_index(name="trials"), max_rows=10),
+            ]
+    return blocks
+
+
+def _sort_key(column: pd.Series) -> pd.Series:
+    if column.name == "dataset":
+        return column.map(lambda v: dataset_order(str(v)))
+    return column.map(lambda v: (len(members(str(v))), str(v)))
+
+
+def _conflict_section(matrix: ConflictMatrix, folder: Path, names: list[str]) -> list[Block]:
+    blocks: list[Block] = [Heading("Conflict verdicts")]
+    if matrix.cells.empty:
+        return [*blocks, Text("No combination of two or more mechanisms with ok trials: nothing to judge.")]
+    path = folder / "conflicts.png"
+    save(plot_conflicts(conflict_matrix_data(matrix)), path)
+    names.append(path.name)
+    blocks += [
+        Table(matrix.table(), index=True, max_rows=200),
+        Image(path, "Conflict verdicts per combination and dataset"),
+        Text(_VERDICT_TEXT),
+    ]
+    noted = matrix.cells[matrix.cells["note"].str.len() > 0]
+    if len(noted):
+        notes = tuple(f"{r.mechanisms} on {r.dataset}: {r.note}" for r in noted.itertuples())
+        blocks += [
+            Text("Notes (missing baselines make a cell inconclusive; 'no data' means no ok trial):"),
+            Items(notes),
+        ]
+    decisive = matrix.equivalence[matrix.equivalence["role"] == "verdict"]
+    columns = [
+        "dataset",
+        "mechanisms",
+        "config_id",
+        "metric",
+        "baseline",
+        "n",
+        "mean",
+        "std",
+        "n_baseline",
+        "mean_baseline",
+        "std_baseline",
+        "difference",
+        "threshold",
+        "welch_p",
+        "tost_p",
+        "p_conflict",
+        "p_no_conflict",
+        "verdict",
+    ]
+    blocks += [
+        Heading("Evidence", 3),
+        Text(
+            "The deciding comparison of every metric (every row, with the member and reference baselines, "
+            "is in equivalence.csv):"
+        ),
+        Table(decisive[columns], max_rows=80),
+    ]
+    return blocks
+
+
+def _operating_section(points: OperatingPoints) -> list[Block]:
+    blocks: list[Block] = [Heading("Operating points"), Text(points.rule)]
+    if points.recommended.empty:
+        return [*blocks, Text("No configuration with ok trials.")]
+    return [*blocks, Table(points.recommended, max_rows=100)]
+
+
+def _pareto_table(points: OperatingPoints, objectives: dict[str, str]) -> pd.DataFrame:
+    candidates = points.candidates
+    parts = []
+    for _, group in candidates.groupby(["dataset", "model"], dropna=False, sort=True):
+        parts.append(group[pareto_mask(group, objectives, lambda g: g["feasible"]).to_numpy()])
+    if not parts:
+        return candidates.iloc[0:0]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _pareto_section(
+    df: pd.DataFrame,
+    points: OperatingPoints,
+    front: pd.DataFrame,
+    objectives: dict[str, str],
+    constraints: Constraints | None,
+    folder: Path,
+    names: list[str],
+) -> list[Block]:
+    blocks: list[Block] = [
+        Heading("Pareto fronts"),
+        Text(
+            "Per dataset and model, over the candidate configurations (means over seeds); "
+            "a point is feasible when it passes "
+            "the mean-based conflict checks and the constraints. pareto.csv holds the front."
+        ),
+    ]
+    if len(objectives) < 2:
+        return [*blocks, Text("Only one objective given: the front is its best configs (pareto.csv); no plot.")]
+    summary = config_summary(df)
+    candidates = points.candidates
+    settings = sorted(
+        candidates.groupby(["dataset", "model"], dropna=False, sort=True), key=lambda kv: dataset_order(str(kv[0][0]))
+    )
+    for i, ((dataset, model), group) in enumerate(settings):
+        reference = summary[
+            (summary["dataset"] == dataset)
+            & (summary["model"] == model)
+            & ~summary["config_id"].isin(group["config_id"])
+        ]
+        data = pareto_data(
+            group,
+            objectives,
+            feasible=group["feasible"],
+            reference=reference,
+            constraints=constraints,
+            title=f"Pareto front: {dataset} / {model}",
+        )
+        path = folder / f"pareto_{i}_{_slug(dataset)}_{_slug(model)}.png"
+        save(plot_pareto(data), path)
+        names.append(path.name)
+        shown = front[(front["dataset"] == dataset) & (front["model"] == model)]
+        keep = [c for c in ("mechanisms", "config_id", "n_seeds", *objectives, "verdict") if c in shown.columns]
+        blocks += [Heading(f"{dataset} / {model}", 3), Image(path, data.title), Table(shown[keep], max_rows=30)]
+    return blocks
+
+
+def _curve_section(df: pd.DataFrame, folder: Path, names: list[str]) -> list[Block]:
+    pairs = swept_parameters(df)
+    blocks: list[Block] = [Heading("Metrics against hyperparameters")]
+    if not pairs:
+        return [*blocks, Text("No hyperparameter takes two or more values among the ok trials.")]
+    for i, (metric, parameter) in enumerate(pairs[:MAX_CURVES]):
+        data = curve_data(df, metric, parameter)
+        path = folder / f"curve_{i}_{_slug(metric)}_vs_{_slug(parameter)}.png"
+        save(plot_curve(data), path)
+        names.append(path.name)
+        blocks.append(Image(path, data.title.replace("\n", " ")))
+    if len(pairs) > MAX_CURVES:
+        blocks.append(
+            Text(f"{len(pairs) - MAX_CURVES} more (metric, hyperparameter) pairs not drawn; use analysis.curve_data.")
+        )
+    return blocks
+
+
+def _slug(value: object) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", str(value)).strip("-") or "x"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI: `report RESULTS... --out DIR [--objectives ...] [--threshold K=V ...] [--constraint EXPR]`.
+
+    Bad input prints one line `error: ...` to stderr and returns 2.
+    """
+    try:
+        args = parser().parse_args(argv)
+        objectives = parse_objectives(args.objectives) if args.objectives is not None else None
+        thresholds = Thresholds.parse([kv for group in args.threshold for kv in group])
+        constraints = parse_constraints(args.constraint)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            written = write_report(
+                args.results if len(args.results) > 1 else args.results[0],
+                args.out,
+                thresholds,
+                objectives=objectives,
+                constraints=constraints,
+            )
+        for warning in caught:
+            if warning.category is UserWarning:  # ours (skipped part files), not numerical noise
+                print(f"warning: {str(warning.message).splitlines()[0]}", file=sys.stderr)
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    except (UsageError, AnalysisInputError) as exc:
+        print(f"error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot write the report: {exc.strerror or exc} ({exc.filename or ''})", file=sys.stderr)
+        return 2
+    print(f"wrote {len(written)} files to {Path(args.out)} (open {Path(args.out) / 'report.html'})")
+    return 0
