@@ -14,8 +14,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
+export RAY_USAGE_STATS_ENABLED = 0
+
+# The quickstart search on the embedded digits (minutes on 2 CPU cores), then its report.
 demo: $(STAMP)
-	$(BIN)/explorer train --dataset digits --mechanisms dp,wm,adv --epochs 2 --out demo-results/train.parquet
+	$(BIN)/explorer search search_spaces/presets/quickstart.yaml --out demo-results/quickstart
+	$(BIN)/explorer report demo-results/quickstart --out demo-results/report
+	@echo "report: demo-results/report/report.html (and report.md, conflicts.csv, pareto.csv, PNGs)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -133,7 +133,7 @@ def plot_curve(data: CurveData) -> Figure:
 def plot_conflicts(data: MatrixData) -> Figure:
     """The verdict matrix as a coloured table, each cell naming the deciding metrics."""
     rows, columns = max(1, len(data.rows)), max(1, len(data.columns))
-    fig = _figure(2.2 + 2.3 * columns, 1.6 + 0.65 * rows)
+    fig = _figure(max(6.0, 2.2 + 2.3 * columns), 1.6 + 0.65 * rows)
     ax = fig.add_subplot()
     order = list(VERDICT_COLOURS)
     codes = np.array(

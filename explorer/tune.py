@@ -417,10 +417,25 @@ def _grid_feasible(space: Any) -> Any:
     return best
 
 
+def _check_resources(resources: dict[str, float], opts: SearchOptions) -> None:
+    """A local Ray must be able to hold one trial (Tune would leave it pending forever); a cluster may
+    still be scaling up, so there it is only a warning."""
+    total = ray.cluster_resources()
+    short = [f"resources.{key}: got {need:g}, expected at most {total.get(key.upper(), 0):g}"
+             for key, need in resources.items() if need > total.get(key.upper(), 0) + 1e-9]
+    if not short:
+        return
+    if opts.address is None:
+        hint = " (no GPU here: --num-gpus N declares logical GPUs)" if any("gpu" in s for s in short) else ""
+        raise ConfigError(f"{short[0]} per trial on this machine{hint}")
+    _say(opts, f"waiting for the cluster to provide {short[0]} per trial (autoscaling?)")
+
+
 def _search(space: Any, opts: SearchOptions) -> int:
     import search_spaces as ss
 
     resources = space.resources.as_tune()
+    _check_resources(resources, opts)
     concurrency = opts.max_concurrent or space.search.max_concurrent
     rows = _existing_rows(opts.out)
     done = _done_keys(rows)

@@ -11,6 +11,12 @@ SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datas
 
 
 @pytest.fixture(scope="session")
+def shared_datasets_root() -> Path:
+    """Where the offline datasets would be (it may be missing, or hold only some of them)."""
+    return Path(os.environ.get("EXPLORER_TEST_DATA", SHARED_DATASETS))
+
+
+@pytest.fixture(scope="session")
 def shared_data_dir() -> Path:
     """The read-only offline MNIST / Fashion-MNIST copies (our IDX reader never writes next to them)."""
     root = Path(os.environ.get("EXPLORER_TEST_DATA", SHARED_DATASETS))

@@ -90,6 +90,14 @@ def test_sigkill_then_resume_gives_every_trial_exactly_once(tmp_path: Path, ray_
     assert not rows.duplicated(["config_id", "seed"]).any()
 
 
+def test_a_trial_larger_than_the_local_ray_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", _space(tmp_path, gpu=0.5), "--out", str(tmp_path / "out"), "--num-cpus", "2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == ("error: resources.gpu: got 0.5, expected at most 0 per trial on this machine "
+                       "(no GPU here: --num-gpus N declares logical GPUs)")
+    assert not list((tmp_path / "out" / "rows").glob("*.parquet"))
+
+
 @pytest.mark.parametrize("extra, needle", [
     (["--address", "127.0.0.1:1"], "--address: got '127.0.0.1:1'"),
     (["--out", "/proc/forbidden"], "--out: got '/proc/forbidden'"),

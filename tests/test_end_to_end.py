@@ -1,0 +1,50 @@
+"""Presets end to end: `explorer search --smoke` through a real local Ray, then `explorer report`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import search_spaces as ss
+from explorer.cli import main
+
+PRESETS = sorted(ss.presets())
+DEFAULT = {"quickstart", "mnist-optuna-dp-wm"}  # one grid and one Optuna search in the default suite
+NEEDS = {"mnist": "MNIST", "fmnist": "FashionMNIST", "cifar10": "cifar-10-batches-py"}
+
+
+@pytest.fixture(autouse=True)
+def _private_ray(ray_tmp: Path) -> Path:
+    return ray_tmp
+
+
+def _params() -> list:  # type: ignore[type-arg]
+    return [pytest.param(name, marks=() if name in DEFAULT else pytest.mark.slow) for name in PRESETS]
+
+
+@pytest.mark.parametrize("preset", _params())
+def test_preset_smoke_runs_end_to_end(preset: str, tmp_path: Path, shared_datasets_root: Path,
+                                      monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    prefix = preset.split("-")[0]
+    if prefix in NEEDS:
+        if not (shared_datasets_root / NEEDS[prefix]).is_dir():
+            pytest.skip(f"{NEEDS[prefix]} is not among the offline datasets at {shared_datasets_root}")
+        monkeypatch.setenv("EXPLORER_DATA_DIR", str(shared_datasets_root))
+    out = tmp_path / "out"
+    space = ss.smoke(ss.load(str(ss.presets()[preset])))
+    assert main(["search", str(ss.presets()[preset]), "--out", str(out), "--smoke", "--num-cpus", "2",
+                 "--num-gpus", "1"]) == 0  # logical GPUs: presets ask for GPU shares
+    rows = pd.read_parquet(out / "rows")
+    expected = len(ss.expand(space)) if space.search.algorithm != "optuna" else (
+        len(ss.optuna_space(space).baselines()) + ss.optuna_space(space).num_samples)
+    assert len(rows) == expected and (rows["status"] == "ok").all(), rows[["mechanisms", "status", "error"]]
+
+    report = tmp_path / "report"
+    assert main(["report", str(out), "--out", str(report)]) == 0
+    names = {p.name for p in report.iterdir()}
+    assert {"report.md", "report.html", "conflicts.csv", "pareto.csv"} <= names
+    assert any(n.endswith(".png") for n in names)
+    html = (report / "report.html").read_text()
+    assert "data:image/png;base64," in html and "<img" in html
