@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import tempfile
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -59,7 +60,9 @@ def _parse_set(items: Sequence[str]) -> dict[str, Any]:
         raw = raw.strip()
         if looks_numeric(raw):  # 1e-5 and 10/255, which YAML 1.1 reads as strings
             num, _, den = raw.partition("/")
-            out[key.strip()] = float(num) / float(den) if den and float(den) else float(num)
+            if den and float(den) == 0:
+                raise ConfigError(f"--set: got {item!r}, expected a fraction with a non-zero denominator")
+            out[key.strip()] = float(num) / float(den) if den else float(num)
             continue
         try:
             out[key.strip()] = yaml.safe_load(raw) if raw else None
@@ -78,6 +81,19 @@ def _trial_config(args: argparse.Namespace) -> TrialConfig:
     return TrialConfig.from_dict(values)
 
 
+def _check_out_file(out: str) -> None:
+    """Refuse an --out that cannot be written before training, not after."""
+    if not out.endswith(".parquet"):
+        raise ConfigError(f"--out: got {out!r}, expected a path ending in .parquet")
+    parent = Path(out).expanduser().absolute().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".probe-"):
+            pass
+    except OSError as err:
+        raise ConfigError(f"--out: got {out!r}, expected a writable location ({err.strerror})") from None
+
+
 def _json_row(row: dict[str, Any]) -> str:
     def clean(v: Any) -> Any:
         if isinstance(v, float) and not math.isfinite(v):
@@ -91,8 +107,8 @@ def _json_row(row: dict[str, Any]) -> str:
 def _cmd_train(args: argparse.Namespace) -> int:
     try:
         config = _trial_config(args)
-        if args.out and not args.out.endswith(".parquet"):
-            raise ConfigError(f"--out: got {args.out!r}, expected a path ending in .parquet")
+        if args.out:
+            _check_out_file(args.out)
     except ConfigError as err:
         return _fail(str(err))
     from explorer.results import build_row, error_row, write_rows
@@ -135,6 +151,8 @@ def _add_train(sub: Any) -> None:
 def _cmd_search(args: argparse.Namespace) -> int:
     if args.max_concurrent is not None and args.max_concurrent < 1:
         return _fail(f"--max-concurrent: got {args.max_concurrent}, expected an integer >= 1")
+    if args.retries < 0:
+        return _fail(f"--retries: got {args.retries}, expected an integer >= 0")
     try:
         from explorer.tune import SearchOptions, run_search
 

@@ -27,7 +27,7 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     """Top-1 accuracy as a fraction."""
     if len(y) == 0:
         return float("nan")
-    return float((predict(model, x, batch_size) == y).float().mean())
+    return int((predict(model, x, batch_size) == y).sum()) / len(y)  # exact k/n, not a float32 mean
 
 
 def watermark_log10_p(accuracy_on_triggers: float, trigger_size: int, num_classes: int) -> float:
@@ -37,7 +37,7 @@ def watermark_log10_p(accuracy_on_triggers: float, trigger_size: int, num_classe
     space so that tiny values (1e-100 and below) stay exact.
     """
     n, m = trigger_size, num_classes
-    errors = math.floor((1.0 - accuracy_on_triggers) * n + 1e-9)
+    errors = round((1.0 - accuracy_on_triggers) * n)  # accuracy is k/n: recover the integer count
     log_terms = [
         math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
         + i * math.log((m - 1) / m) + (n - i) * math.log(1 / m)

@@ -80,7 +80,7 @@ def versions() -> str:
     return json.dumps(out, sort_keys=True)
 
 
-def _base(config: TrialConfig, trial_id: str | None, start: datetime, end: datetime) -> dict[str, Any]:
+def _base(config: TrialConfig, trial_id: str | None, start: datetime | None, end: datetime) -> dict[str, Any]:
     row: dict[str, Any] = {name: None for name in ROW_SCHEMA.names}
     row.update({k: v for k, v in config.flat().items() if k in row})
     row.update(trial_id=trial_id or uuid.uuid4().hex[:12], config_id=config.config_id(), start_time=start,
@@ -105,7 +105,7 @@ def build_row(config: TrialConfig, output: Any, *, trial_id: str | None = None,
     return row
 
 
-def error_row(config: TrialConfig, message: str, *, trial_id: str | None = None, start: datetime,
+def error_row(config: TrialConfig, message: str, *, trial_id: str | None = None, start: datetime | None,
               end: datetime | None = None, epochs_completed: int = 0) -> dict[str, Any]:
     """The row of a trial that raised: ``status=error`` and the one-line message."""
     row = _base(config, trial_id, start, end or datetime.now(timezone.utc))

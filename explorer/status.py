@@ -16,20 +16,24 @@ __all__ = ["read_rows", "summarise"]
 
 def read_rows(out: str) -> pd.DataFrame:
     """Every row under ``OUT/rows`` (or OUT itself, for a file or a plain folder of part files)."""
+    import pyarrow as pa
     import pyarrow.dataset as ds
 
     from explorer.results import resolve
 
-    fs, base = resolve(out)
-    info = fs.get_file_info(base)
-    if info.type.name == "NotFound":
-        raise ConfigError(f"OUT: got {out!r}, expected the output folder or URI of an `explorer search`")
-    sub = fs.get_file_info(f"{base}/rows")
-    target = f"{base}/rows" if sub.type.name == "Directory" else base
     try:
+        fs, base = resolve(out)
+        info = fs.get_file_info(base)
+        if info.type.name == "NotFound":
+            raise ConfigError(f"OUT: got {out!r}, expected the output folder or URI of an `explorer search`")
+        sub = fs.get_file_info(f"{base}/rows")
+        target = f"{base}/rows" if sub.type.name == "Directory" else base
         table = ds.dataset(target, filesystem=fs, format="parquet", exclude_invalid_files=True).to_table()
-    except (OSError, ValueError) as err:
-        raise ConfigError(f"OUT: got {out!r}, expected Parquet result rows ({str(err).splitlines()[0]})") from None
+    except (OSError, ValueError, pa.ArrowException) as err:
+        if isinstance(err, ConfigError):
+            raise
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ConfigError(f"OUT: got {out!r}, expected readable Parquet result rows ({first})") from None
     return table.to_pandas()
 
 

@@ -151,8 +151,10 @@ def setup(config: TrialConfig) -> Run:
     sampler = ShuffleSampler(len(train_data), cfg.batch_size, generator(config.seed, "data", ctx.device))
     state = TrainState(network, network, optimizer, nn.CrossEntropyLoss(), sampler, train_data, default_step)
     state = composer.wrap(ctx, state)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(  # CONF's schedule: 20x warm-up to the peak at 30 %
-        state.optimizer, max_lr=lr, div_factor=20, total_steps=cfg.epochs * state.sampler.steps_per_epoch)
+    # CONF's schedule: 20x warm-up to the peak at 30 %, momentum cycled +-0.05 around train.momentum
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        state.optimizer, max_lr=lr, div_factor=20, total_steps=cfg.epochs * state.sampler.steps_per_epoch,
+        base_momentum=max(0.0, cfg.momentum - 0.05), max_momentum=min(0.999, cfg.momentum + 0.05))
     return Run(ctx, composer, state, scheduler)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import socket
 import sys
 import tempfile
@@ -32,9 +33,15 @@ ROWS_DIR = "rows"
 RAY_DIR = "ray"
 
 
+def join_uri(base: str, *parts: str) -> str:
+    """Append path parts to a local path or URI, keeping a ``?query`` (``s3://b/x?region=r``) at the end."""
+    path, sep, query = base.partition("?")
+    return "/".join([path.rstrip("/"), *parts]) + (sep + query if sep else "")
+
+
 def rows_uri(out: str, trial_id: str) -> str:
     """Where a trial's row lives: one Parquet part file per trial, so a retried trial overwrites its own."""
-    return f"{out.rstrip('/')}/{ROWS_DIR}/part-{trial_id}.parquet"
+    return join_uri(out, ROWS_DIR, f"part-{trial_id}.parquet")
 
 
 def _trial_dict(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -57,18 +64,14 @@ def _limit_resources() -> None:
 
 def _trainable(config: dict[str, Any], *, out: str, objectives: Sequence[str] = (),
                constraints: Any = None, baseline_means: Mapping[str, Mapping[str, float]] | None = None,
-               baseline_ids: Any = None) -> None:
+               baseline_ids: Any = None, constraint_names: Sequence[str] = ()) -> None:
     import torch
 
     from explorer.results import build_row, write_rows
     from explorer.train import snapshot, train
 
     _limit_resources()
-    values = _trial_dict(config)
-    if values.get("data.dir") and not os.path.isabs(values["data.dir"]):
-        # trials run in their own working directory: a relative data root means the driver's
-        values["data.dir"] = os.path.join(os.environ.get("TUNE_ORIG_WORKING_DIR", os.getcwd()), values["data.dir"])
-    trial_config = TrialConfig.from_dict(values)
+    trial_config = TrialConfig.from_dict(_trial_dict(config))
     trial_id = tune.get_context().get_trial_id()
     resume = None
     checkpoint = tune.get_checkpoint()
@@ -93,7 +96,11 @@ def _trainable(config: dict[str, Any], *, out: str, objectives: Sequence[str] = 
                   "config_id": row["config_id"], "mechanisms": row["mechanisms"]})
     if constraints is not None and baseline_means is not None:
         means = {g: baseline_means.get(cid, {}) for g, cid in baseline_ids(trial_config.flat()).items()}
-        final.update({f"constraint.{k}": v for k, v in constraints(row, means).items()})
+        try:
+            values = constraints(row, means)
+        except ValueError:  # a baseline mean is missing: this point cannot be shown feasible
+            values = {k: math.inf for k in constraint_names}
+        final.update({f"constraint.{k}": v for k, v in values.items()})
     tune.report(final)
 
 
@@ -186,7 +193,7 @@ class _Progress(tune.Callback):
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.running.discard(trial.trial_id)
         self.errored.add(trial.trial_id)
-        write_error_row(self.out, trial)
+        write_error_row(self.out, trial.config, trial.trial_id, _error_message(trial), trial.last_result)
         self._line()
 
 
@@ -199,15 +206,19 @@ def _error_message(trial: Any) -> str:
     return "trial failed (no error message recorded)"
 
 
-def write_error_row(out: str, trial: Any) -> None:
-    """The ``status=error`` row of a trial that Tune gave up on."""
+def write_error_row(out: str, config: Mapping[str, Any], trial_id: str, message: str,
+                    last: Mapping[str, Any] | None = None) -> None:
+    """The ``status=error`` row of a trial that Tune gave up on; host and start come from its last report."""
     from explorer.results import error_row, write_rows
 
-    config = TrialConfig.from_dict(_trial_dict(trial.config))
-    last = trial.last_result or {}
-    row = error_row(config, _error_message(trial), trial_id=trial.trial_id, start=datetime.now(timezone.utc),
+    last = last or {}
+    started = last.get("timestamp", 0) - last.get("time_total_s", 0) if last.get("timestamp") else None
+    row = error_row(TrialConfig.from_dict(_trial_dict(config)), message, trial_id=trial_id,
+                    start=datetime.fromtimestamp(started, timezone.utc) if started else None,
                     epochs_completed=int(last.get("epoch", 0) or 0))
-    write_rows([row], rows_uri(out, trial.trial_id))
+    row["node"] = last.get("hostname")
+    row["node_id"] = last.get("node_id")
+    write_rows([row], rows_uri(out, trial_id))
 
 
 def _check_address(address: str) -> None:
@@ -251,7 +262,7 @@ def _check_writable(out: str) -> None:
     try:
         fs, base = resolve(out)
         fs.create_dir(f"{base}/{ROWS_DIR}", recursive=True)
-        probe = f"{base}/{ROWS_DIR}/.write-probe-{os.getpid()}"
+        probe = f"{base}/{ROWS_DIR}/.write-probe-{os.getpid()}"  # resolved: no query string left
         with fs.open_output_stream(probe) as fh:
             fh.write(b"ok")
         fs.delete_file(probe)
@@ -268,7 +279,7 @@ def _existing_rows(out: str) -> Any:
 
     fs, base = resolve(out)
     try:
-        dataset = ds.dataset(f"{base}/{ROWS_DIR}", filesystem=fs, format="parquet")
+        dataset = ds.dataset(f"{base}/{ROWS_DIR}", filesystem=fs, format="parquet", exclude_invalid_files=True)
         return dataset.to_table().to_pandas()
     except (FileNotFoundError, OSError, ValueError):
         return pd.DataFrame()
@@ -279,6 +290,36 @@ def _done_keys(rows: Any) -> set[tuple[str, int]]:
         return set()
     ok = rows[rows["status"] == "ok"]
     return set(zip(ok["config_id"], ok["seed"].astype(int)))
+
+
+def _absolute_data(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """Trials run in their own working directory (and on other nodes): resolve a relative data root here."""
+    out = dict(flat)
+    if out.get("data.dir") and "://" not in out["data.dir"]:
+        out["data.dir"] = str(Path(out["data.dir"]).expanduser().absolute())
+    return out
+
+
+class _Suggest:
+    """The space's define-by-run function with data roots made absolute (picklable, for the searcher state)."""
+
+    def __init__(self, osp: Any) -> None:
+        self.osp = osp
+
+    def __call__(self, trial: Any) -> dict[str, Any]:
+        return _absolute_data(self.osp.suggest(trial))
+
+
+def _drop_stale_errors(out: str, rows: Any, keys: set[tuple[str, int]]) -> None:
+    """Remove error rows of (config, seed) pairs about to run again, so each pair keeps one row."""
+    from explorer.results import resolve
+
+    if rows is None or len(rows) == 0:
+        return
+    fs, base = resolve(out)
+    stale = rows[(rows["status"] == "error") & [(c, int(s)) in keys for c, s in zip(rows["config_id"], rows["seed"])]]
+    for trial_id in stale["trial_id"]:
+        fs.delete_file(f"{base}/{ROWS_DIR}/part-{trial_id}.parquet")
 
 
 def _key(flat: Mapping[str, Any]) -> tuple[str, int]:
@@ -312,7 +353,7 @@ def _experiment_dir(out: str, name: str, resume: bool) -> tuple[str, bool]:
     """The Tune experiment of this phase: the latest one when resuming, else a fresh timestamped one."""
     from explorer.results import resolve
 
-    storage = f"{_absolute(out).rstrip('/')}/{RAY_DIR}"
+    storage = join_uri(_absolute(out), RAY_DIR)
     if resume:
         fs, base = resolve(storage)
         from pyarrow.fs import FileSelector
@@ -321,11 +362,12 @@ def _experiment_dir(out: str, name: str, resume: bool) -> tuple[str, bool]:
             infos = fs.get_file_info(FileSelector(base, allow_not_found=True))
         except OSError:
             infos = []
-        candidates = sorted(i.base_name for i in infos if i.base_name.startswith(f"{name}-"))
+        pattern = re.compile(rf"{re.escape(name)}-\d{{8}}-\d{{6}}")
+        candidates = sorted(i.base_name for i in infos if pattern.fullmatch(i.base_name))
         for exp in reversed(candidates):
-            if tune.Tuner.can_restore(f"{storage}/{exp}"):
-                return f"{storage}/{exp}", True
-    return f"{storage}/{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}", False
+            if tune.Tuner.can_restore(join_uri(storage, exp)):
+                return join_uri(storage, exp), True
+    return join_uri(storage, f"{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"), False
 
 
 def _run_phase(name: str, trainable: Any, opts: SearchOptions, resources: dict[str, float], *,
@@ -339,7 +381,9 @@ def _run_phase(name: str, trainable: Any, opts: SearchOptions, resources: dict[s
             print(f"[explorer] resuming {path}", file=sys.stderr, flush=True)
         tuner = tune.Tuner.restore(path, trainable=wrapped, resume_unfinished=True, resume_errored=True)
     else:
-        storage, exp_name = path.rsplit("/", 1)
+        plain, sep, query = path.partition("?")
+        storage, exp_name = plain.rsplit("/", 1)
+        storage += sep + query
         run_config = tune.RunConfig(
             name=exp_name, storage_path=storage, callbacks=[progress], verbose=0,
             failure_config=tune.FailureConfig(max_failures=opts.retries),
@@ -351,25 +395,16 @@ def _run_phase(name: str, trainable: Any, opts: SearchOptions, resources: dict[s
 
 
 def _reconcile(results: Any, out: str) -> None:
-    """Rows for trials whose end the driver did not see (e.g. a driver killed right after they ended)."""
+    """Rows for errored trials whose end the driver did not see (e.g. a driver killed right after)."""
     from explorer.results import resolve
 
     fs, base = resolve(out)
     for result in results:
         trial_id = (result.metrics or {}).get("trial_id")
         if result.error is not None and trial_id:
-            info = fs.get_file_info(rows_uri(base, trial_id))
-            if info.type.name == "NotFound":
-                _write_result_error(out, result, trial_id)
-
-
-def _write_result_error(out: str, result: Any, trial_id: str) -> None:
-    from explorer.results import error_row, write_rows
-
-    config = TrialConfig.from_dict(_trial_dict(result.config))
-    message = str(result.error).strip().splitlines()[-1] if str(result.error).strip() else "trial failed"
-    write_rows([error_row(config, message, trial_id=trial_id, start=datetime.now(timezone.utc))],
-               rows_uri(out, trial_id))
+            if fs.get_file_info(f"{base}/{ROWS_DIR}/part-{trial_id}.parquet").type.name == "NotFound":
+                message = str(result.error).strip().splitlines()[-1] if str(result.error).strip() else "trial failed"
+                write_error_row(out, result.config, trial_id, message, result.metrics)
 
 
 def run_search(opts: SearchOptions) -> int:
@@ -384,6 +419,8 @@ def run_search(opts: SearchOptions) -> int:
         raise ConfigError(str(err)) from None
     opts.out = _absolute(opts.out)
     _check_writable(opts.out)
+    if os.environ.get("EXPLORER_DATA_DIR"):  # inherited by the local Ray's workers
+        os.environ["EXPLORER_DATA_DIR"] = str(Path(os.environ["EXPLORER_DATA_DIR"]).expanduser().absolute())
     _init_ray(opts)
     try:
         return _search(space, opts)
@@ -443,7 +480,8 @@ def _search(space: Any, opts: SearchOptions) -> int:
     name = space.name
 
     if space.search.algorithm != "optuna":
-        configs = [c for c in ss.expand(space).configs() if _key(c) not in done]
+        configs = [_absolute_data(c) for c in ss.expand(space).configs() if _key(c) not in done]
+        _drop_stale_errors(opts.out, rows, {_key(c) for c in configs})
         _say(opts, f"{len(configs)} trials to run ({len(ss.expand(space)) - len(configs)} already in {opts.out})")
         if not configs and not opts.resume:
             return 0
@@ -454,7 +492,8 @@ def _search(space: Any, opts: SearchOptions) -> int:
         return results.num_errors
 
     osp = ss.optuna_space(space)
-    baselines = [c for c in osp.baselines() if _key(c) not in done]
+    baselines = [_absolute_data(c) for c in osp.baselines() if _key(c) not in done]
+    _drop_stale_errors(opts.out, rows, {_key(c) for c in baselines})
     _say(opts, f"baselines: {len(baselines)} to run ({len(osp.baselines()) - len(baselines)} reused)")
     if baselines or opts.resume:
         base_trainable = tune.with_parameters(_trainable, out=opts.out, objectives=list(osp.metrics))
@@ -463,11 +502,12 @@ def _search(space: Any, opts: SearchOptions) -> int:
                    tune_config=_tune_config(max_concurrent_trials=concurrency), total=len(baselines),
                    objectives=objectives)
     means = _baseline_means(_existing_rows(opts.out), list(METRICS))
-    searcher = ConstrainedOptunaSearch(space=osp.suggest, metric=list(osp.metrics), mode=list(osp.modes),
+    searcher = ConstrainedOptunaSearch(space=_Suggest(osp), metric=list(osp.metrics), mode=list(osp.modes),
                                        sampler=osp.make_sampler(), constraint_keys=osp.constraint_names)
     trainable = tune.with_parameters(
         _trainable, out=opts.out, objectives=list(osp.metrics), constraints=osp.constraint_values,
-        baseline_means=means, baseline_ids=lambda flat: ss.baseline_config_ids(space, flat))
+        baseline_means=means, baseline_ids=lambda flat: ss.baseline_config_ids(space, flat),
+        constraint_names=list(osp.constraint_names))
     results = _run_phase(f"{name}-search", trainable, opts, resources, param_space=None,
                          tune_config=_tune_config(search_alg=searcher, num_samples=osp.num_samples,
                                                   max_concurrent_trials=concurrency),

@@ -16,7 +16,7 @@ from opacus.accountants.utils import get_noise_multiplier
 from opacus.validators import ModuleValidator
 from torch.utils.data import DataLoader, TensorDataset
 
-from explorer.config import DPConfig
+from explorer.config import ConfigError, DPConfig
 from explorer.mechanisms.base import Mechanism, TrainState, TrialContext, default_step
 from explorer.registry import register
 
@@ -91,9 +91,13 @@ class DPSGD(Mechanism):
         sample_rate = 1 / len(loader)  # what Opacus's accountant hook will use
         sampler = PoissonSampler(len(state.train), sample_rate, state.sampler.generator)  # type: ignore[attr-defined]
         steps = train.epochs * (sampler.steps_per_epoch + state.extra_steps_per_epoch)
-        self.noise_multiplier = get_noise_multiplier(
-            target_epsilon=cfg.target_epsilon, target_delta=cfg.delta, sample_rate=sample_rate, steps=steps,
-            accountant=cfg.accountant)
+        try:
+            self.noise_multiplier = get_noise_multiplier(
+                target_epsilon=cfg.target_epsilon, target_delta=cfg.delta, sample_rate=sample_rate, steps=steps,
+                accountant=cfg.accountant)
+        except ValueError as err:  # Opacus: "The privacy budget is too low."
+            raise ConfigError(f"dp.target_epsilon: got {cfg.target_epsilon}, expected a budget Opacus can reach "
+                              f"for {steps} steps at sampling rate {sample_rate:.4g} ({err})") from None
         self.engine = PrivacyEngine(accountant=cfg.accountant)
         wrapped = self.engine.make_private(
             module=state.model, optimizer=state.optimizer, criterion=state.criterion, data_loader=loader,

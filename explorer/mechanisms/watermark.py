@@ -4,7 +4,7 @@ Strength", USENIX Security 2018), embedded as in the paper's code (Szyller & Aso
 from __future__ import annotations
 
 import math
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 
@@ -135,6 +135,13 @@ class Watermark(Mechanism):
                 plain_step(state, self._plain_optimizer, x, y)
             else:
                 state.step(state, x, y, len(idx))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"plain_optimizer": self._plain_optimizer.state_dict() if self._plain_optimizer else None}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if self._plain_optimizer is not None and state.get("plain_optimizer") is not None:
+            self._plain_optimizer.load_state_dict(state["plain_optimizer"])
 
     def evaluate(self, ctx: TrialContext, state: TrainState) -> dict[str, float]:
         assert self.triggers is not None and self.labels is not None

@@ -66,3 +66,23 @@ def test_missing_dataset_from_a_shell_has_no_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "FashionMNIST/raw" in proc.stderr and "Traceback" not in proc.stderr
     assert not list(tmp_path.iterdir())  # nothing half-written
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--out", "/proc/nowhere/r.parquet"], "--out: got '/proc/nowhere/r.parquet', expected a writable location"),
+    (["--mechanisms", "dp", "--set", "dp.target_epsilon=0.00001"], "dp.target_epsilon: got 1e-05, expected a budget"),
+    (["--set", "adv.gamma=1/0", "--mechanisms", "adv"], "--set: got 'adv.gamma=1/0'"),
+])
+def test_more_bad_input_exits_2_before_training(args: list[str], needle: str,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", *FAST, *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0]
+
+
+def test_yaml_1_2_numbers_in_set_and_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("mechanisms: [dp]\ndp: {delta: 1e-6}\n")
+    assert main(["train", *FAST, "--config", str(cfg), "--set", "eval.gamma=8/255"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["dp.delta"] == 1e-6 and row["eval.gamma"] == pytest.approx(8 / 255)

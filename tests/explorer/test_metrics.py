@@ -36,3 +36,11 @@ def test_pgd_stays_in_the_ball_and_in_pixel_range() -> None:
     assert loss(model(x_adv), y) > loss(model(x), y)
     again = attack(model, x, y, torch.Generator().manual_seed(1))
     assert torch.equal(x_adv, again)
+
+
+def test_eq3_counts_errors_exactly_for_every_k_over_n() -> None:
+    for n in (7, 100, 333):
+        for k in range(n + 1):
+            acc = k / n
+            expected = binom.logcdf(n - k, n, 9 / 10) / math.log(10)  # scipy is itself approximate far in the tail
+            assert watermark_log10_p(acc, n, 10) == pytest.approx(expected, rel=1e-6, abs=1e-12)
