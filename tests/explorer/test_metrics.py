@@ -42,5 +42,6 @@ def test_eq3_counts_errors_exactly_for_every_k_over_n() -> None:
     for n in (7, 100, 333):
         for k in range(n + 1):
             acc = k / n
-            expected = binom.logcdf(n - k, n, 9 / 10) / math.log(10)  # scipy is itself approximate far in the tail
-            assert watermark_log10_p(acc, n, 10) == pytest.approx(expected, rel=1e-6, abs=1e-12)
+            # exact, in integers: V = sum_{i <= n-k} C(n, i) 9^i / 10^n
+            expected = math.log10(sum(math.comb(n, i) * 9 ** i for i in range(n - k + 1))) - n
+            assert watermark_log10_p(acc, n, 10) == pytest.approx(expected, rel=1e-9, abs=1e-9)
