@@ -79,11 +79,14 @@ class Composer:
 
     @classmethod
     def from_context(cls, ctx: TrialContext) -> Composer:
-        """One mechanism per name in the config, each with its own generator keyed by (seed, name)."""
+        """One mechanism per name in the config, with generators keyed by (seed, name): a CPU one for what
+        defines it (identical on every device) and one on the trial's device for per-step draws."""
         mechs = []
         for name in ctx.config.mechanisms:
             mech_cls = registry.get(name)
-            mechs.append(mech_cls(getattr(ctx.config, name), generator(ctx.config.seed, name, ctx.device)))
+            mech = mech_cls(getattr(ctx.config, name), generator(ctx.config.seed, name, "cpu"))
+            mech.device_generator = generator(ctx.config.seed, f"{name}/device", ctx.device)
+            mechs.append(mech)
         return cls(ctx, mechs)
 
     @property

@@ -186,6 +186,7 @@ def snapshot(run: Run, epochs_done: int, **extra: float) -> dict[str, object]:
         "scheduler": run.scheduler.state_dict(),
         "sampler_rng": run.state.sampler.generator.get_state(),  # type: ignore[attr-defined]
         "mechanism_rngs": {m.name: m.generator.get_state() for m in run.composer.mechanisms},
+        "mechanism_device_rngs": {m.name: m.device_generator.get_state() for m in run.composer.mechanisms},
         "mechanisms": {m.name: m.state_dict() for m in run.composer.mechanisms},
         "extra": dict(extra),
     }
@@ -199,6 +200,7 @@ def restore(run: Run, snap: dict[str, Any]) -> int:
     run.state.sampler.generator.set_state(snap["sampler_rng"])  # type: ignore[attr-defined]
     for m in run.composer.mechanisms:
         m.generator.set_state(snap["mechanism_rngs"][m.name])
+        m.device_generator.set_state(snap["mechanism_device_rngs"][m.name])
         m.load_state_dict(snap["mechanisms"][m.name])
     return int(snap["epochs_done"])
 

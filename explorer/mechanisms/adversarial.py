@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import torch
+
 from explorer.attacks import PGD
 from explorer.compose import attack_mode
 from explorer.config import AdvConfig
@@ -26,7 +28,7 @@ class AdversarialTraining(Mechanism):
     order: ClassVar[int] = 30
     config_cls: ClassVar[type] = AdvConfig
 
-    def __init__(self, config: AdvConfig, generator) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, config: AdvConfig, generator: torch.Generator) -> None:
         super().__init__(config, generator)
         self.attack = PGD(gamma=config.gamma, steps=config.steps, step_size=config.resolved_step_size(),
                           random_start=config.random_start)
@@ -35,7 +37,7 @@ class AdversarialTraining(Mechanism):
         attacked = ~batch.aux
         with attack_mode(state.model):
             if bool(attacked.all()):
-                return Batch(self.attack(state.network, batch.x, batch.y, self.generator), batch.y, batch.aux)
+                return Batch(self.attack(state.network, batch.x, batch.y, self.device_generator), batch.y, batch.aux)
             x = batch.x.clone()
-            x[attacked] = self.attack(state.network, batch.x[attacked], batch.y[attacked], self.generator)
+            x[attacked] = self.attack(state.network, batch.x[attacked], batch.y[attacked], self.device_generator)
         return Batch(x, batch.y, batch.aux)

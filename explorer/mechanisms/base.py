@@ -98,7 +98,11 @@ class Mechanism:
 
     def __init__(self, config: Any, generator: torch.Generator) -> None:
         self.config = config
+        #: CPU stream for what defines the mechanism (trigger sets, marked subsets, carriers): the same
+        #: draws on every device and in every combination.
         self.generator = generator
+        #: Stream on the trial's device for per-step randomness (PGD starts, DP noise); the composer sets it.
+        self.device_generator = generator
 
     def problems(self, ctx: TrialContext, others: list[Mechanism]) -> list[str]:
         """Reasons this trial cannot run (one line each); the composer raises them all at once."""

@@ -102,7 +102,7 @@ class DPSGD(Mechanism):
         wrapped = self.engine.make_private(
             module=state.model, optimizer=state.optimizer, criterion=state.criterion, data_loader=loader,
             noise_multiplier=self.noise_multiplier, max_grad_norm=cfg.max_grad_norm, poisson_sampling=True,
-            grad_sample_mode=cfg.grad_sample_mode, noise_generator=self.generator)
+            grad_sample_mode=cfg.grad_sample_mode, noise_generator=self.device_generator)
         if cfg.grad_sample_mode == "ghost":
             model, optimizer, criterion, _ = wrapped
         else:
