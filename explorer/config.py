@@ -242,12 +242,13 @@ class RadConfig(_Section):
 
     prefix: ClassVar[str] = "rad"
     ratio: float = 0.1  # fraction of training images replaced by marked copies
-    radius: float = 10 / 255  # L∞ bound of the marks in pixel units (RAD's 10 in 0-255 units)
-    iterations: int = 100  # mark optimisation steps (RAD-cifar port)
-    optimizer: str = "adam"  # adam (RAD-cifar's AdamW without decay) or sgd (momentum 0.9, RAD's script)
-    lr: float = 0.01  # mark optimiser step size, in pixel units
-    lambda_ft: float = 0.01  # feature-distance penalty
-    lambda_img: float = 0.0005  # pixel-distance penalty
+    radius: float = 25 / 255  # L∞ bound of the marks in pixel units (RAD: 10/255; too weak for MNIST, docs/metrics.md)
+    iterations: int = 50  # mark optimisation steps
+    optimizer: str = "adam"  # adam, or sgd (momentum 0.9, RAD's script)
+    lr: float = 1.0  # the mark optimiser's step size; Adam at 1.0 steps onto the ball's surface (docs/metrics.md)
+    lambda_ft: float = 0.01  # feature-distance penalty (RAD's README example)
+    lambda_img: float = 0.0005  # pixel-distance penalty, on [0, 1] pixels (RAD's README example)
+    lambda_logit: float = 100.0  # ours: keeps the marking network's logits, so marks alone do not move the loss
     marking_epochs: int = 5  # epochs of the marking network on clean data
     marking_model: str | None = None  # path to a state_dict of the trial's architecture
     decoupled: bool = False  # Section 7: marked images trained outside DP-SGD and PGD
@@ -260,6 +261,7 @@ class RadConfig(_Section):
         _number("rad.lr", self.lr, lo=0)
         _number("rad.lambda_ft", self.lambda_ft, lo=0, lo_open=False)
         _number("rad.lambda_img", self.lambda_img, lo=0, lo_open=False)
+        _number("rad.lambda_logit", self.lambda_logit, lo=0, lo_open=False)
         _integer("rad.marking_epochs", self.marking_epochs)
         if self.marking_model is not None and (not isinstance(self.marking_model, str) or not self.marking_model):
             raise _fail("rad.marking_model", self.marking_model, "a path string or null")
@@ -277,7 +279,7 @@ class DIConfig(_Section):
 
     def __post_init__(self) -> None:
         if self.samples is not None:
-            _integer("di.samples", self.samples, lo=20)  # half trains the regressor, m = 10 rows of the rest
+            _integer("di.samples", self.samples, lo=4)  # half trains the regressor; under 20, each draw takes all
         _integer("di.max_steps", self.max_steps)
         _boolean("di.independent", self.independent)
 

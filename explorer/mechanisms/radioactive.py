@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -41,19 +41,23 @@ def mark_images(net: Classifier, x: torch.Tensor, y: torch.Tensor, carriers: tor
                 cfg: RadConfig) -> torch.Tensor:
     """Marked uint8 copies of uint8 images ``x``: features pushed along their class carrier.
 
-    Per image, minimise -(φ(x̃) - φ(x))·u_y + λ_ft ||φ(x̃) - φ(x)||₂ + λ_img ||x̃ - x||₂² (pixels in [0, 1])
-    with x̃ in the L∞ ball of ``cfg.radius`` and in [0, 1], then round to 8-bit pixels once at the end
-    (RAD rounds every 10 steps; with an integer radius in 0-255 units the rounded marks stay in the ball).
+    Per image, RAD's objective -(φ(x̃) - φ(x))·u_y + λ_ft ||φ(x̃) - φ(x)||₂ + λ_img ||x̃ - x||₂² (pixels in
+    [0, 1]) plus ours, λ_logit ||h(φ(x̃)) - h(φ(x))||₂² on the marking network's logits h, so that the marks
+    alone leave a clean model's loss unchanged (docs/metrics.md). x̃ stays in the L∞ ball of ``cfg.radius``
+    and in [0, 1]; it is rounded to 8-bit pixels once at the end (RAD rounds every 10 steps; with an
+    integer radius in 0-255 units the rounded marks stay in the ball).
     """
     net.eval()
     for p in net.parameters():
         p.requires_grad_(False)
+    head: nn.Module = net.net.head  # type: ignore[assignment]
     out = []
     for i in range(0, len(y), _MARK_BATCH):
         x0 = to_float(x[i:i + _MARK_BATCH])
         u = carriers[y[i:i + _MARK_BATCH]]
         with torch.no_grad():
             f0 = net.embed(x0)
+            logits0 = head(f0)
         delta = torch.zeros_like(x0, requires_grad=True)
         if cfg.optimizer == "adam":
             opt: torch.optim.Optimizer = torch.optim.Adam([delta], lr=cfg.lr)
@@ -61,9 +65,10 @@ def mark_images(net: Classifier, x: torch.Tensor, y: torch.Tensor, carriers: tor
             opt = torch.optim.SGD([delta], lr=cfg.lr, momentum=0.9)
         for _ in range(cfg.iterations):
             xt = x0 + delta
-            diff = net.embed(xt) - f0
+            f = net.embed(xt)
+            diff = f - f0
             loss = (-(diff * u).sum() + cfg.lambda_ft * torch.linalg.vector_norm(diff, dim=1).sum()
-                    + cfg.lambda_img * ((xt - x0) ** 2).sum())
+                    + cfg.lambda_img * ((xt - x0) ** 2).sum() + cfg.lambda_logit * ((head(f) - logits0) ** 2).sum())
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -86,7 +91,8 @@ class Radioactive(Mechanism):
 
     Marking: a network of the trial's architecture trained on the clean training data (or loaded from
     ``marking_model``), one random unit carrier per class in its penultimate feature space, and marks
-    optimised as in RAD's ``make_data_radioactive.py``. Verification (DESIGN 3.5): over the marked training
+    optimised as in RAD's ``make_data_radioactive.py``, plus a penalty that keeps the marking network's
+    logits (:func:`mark_images`). Verification (DESIGN 3.5): over the marked training
     images D_RAD, ``loss_gap`` is the mean of loss(x) - loss(x_marked) under the trained model with true
     labels, and ``p_value`` the one-sided paired t-test of the same differences. ``decoupled`` (the paper's
     Section 7) takes D_RAD out of the sampled stream and trains it with a plain SGD step after each epoch,
@@ -102,6 +108,7 @@ class Radioactive(Mechanism):
         self.clean: torch.Tensor | None = None  # uint8 D_RAD before and after marking, on the trial's device
         self.marked: torch.Tensor | None = None
         self.labels: torch.Tensor | None = None
+        self.carriers: torch.Tensor | None = None  # [classes, feature width], unit rows
         self.psnr = float("nan")
         self.cache_hit = False
         self._plain_optimizer: torch.optim.Optimizer | None = None
@@ -165,7 +172,7 @@ class Radioactive(Mechanism):
             "model": ctx.model_name, "device": ctx.device.type, "stream": derive_seed(ctx.config.seed, "rad"),
             "marking_stream": derive_seed(ctx.config.seed, "rad.marking"),
             **{k: getattr(cfg, k) for k in ("ratio", "radius", "iterations", "optimizer", "lr", "lambda_ft",
-                                            "lambda_img")},
+                                            "lambda_img", "lambda_logit")},
         }
         if cfg.marking_model is not None:
             parts["marking_model"] = cache.file_digest(cfg.marking_model)
@@ -191,7 +198,7 @@ class Radioactive(Mechanism):
         entry, self.cache_hit = cache.cached("rad", self._cache_key(ctx, train), compute)
         if not torch.equal(entry["index"], index.cpu()):  # a hash collision or a damaged entry
             raise RuntimeError("rad: the cached marked set does not match this trial's subset")
-        self.clean, self.labels = train.x[index], train.y[index]
+        self.clean, self.labels, self.carriers = train.x[index], train.y[index], carriers.to(device)
         self.marked = entry["images"].to(device)
         self.psnr = psnr(self.marked, self.clean)
         if self.config.decoupled:
@@ -218,6 +225,13 @@ class Radioactive(Mechanism):
         perm = torch.randperm(len(self.labels), generator=self.generator, device=self.generator.device)
         for idx in perm.to(ctx.device).split(ctx.config.train.batch_size):
             plain_step(state, self._plain_optimizer, to_float(self.marked[idx]), self.labels[idx])
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"plain_optimizer": self._plain_optimizer.state_dict()} if self._plain_optimizer is not None else {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if self._plain_optimizer is not None and "plain_optimizer" in state:
+            self._plain_optimizer.load_state_dict(state["plain_optimizer"])
 
     def evaluate(self, ctx: TrialContext, state: TrainState) -> dict[str, float]:
         assert self.clean is not None and self.marked is not None and self.labels is not None

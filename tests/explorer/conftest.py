@@ -31,11 +31,17 @@ import pytest  # noqa: E402
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """Marked radioactive sets go to a temporary cache, never the user's ~/.cache/explorer."""
+def _test_process(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Marked radioactive sets go to a temporary cache, never the user's ~/.cache/explorer; one intra-op
+    thread, because the tiny test models only lose to thread synchronisation (5x on a busy 2-core box)."""
+    import torch
+
     mp = pytest.MonkeyPatch()
     mp.setenv("EXPLORER_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     yield
+    torch.set_num_threads(threads)
     mp.undo()
 
 

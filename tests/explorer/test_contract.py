@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 
 import pytest
 import torch
@@ -15,19 +16,42 @@ from explorer.models import DEFAULT_LR, build_model
 from explorer.seeding import derive_seed, generator
 from explorer.train import make_context, train
 
-CORE = ("adv", "dp", "wm")
-TUPLES = [c for r in range(1, len(CORE) + 1) for c in itertools.combinations(CORE, r)]
-EXPECTED = {"adv": [], "dp": ["dp.epsilon"], "wm": ["wm.acc", "wm.log10_p"]}
+ALL = ("adv", "di", "dp", "rad", "wm")
+TUPLES = [c for r in range(1, len(ALL) + 1) for c in itertools.combinations(ALL, r)]
+DECOUPLABLE = ("rad", "wm")
+#: Every tuple holding rad or wm also trains with all of its decoupled flags on (Section 7).
+VARIANTS = [(t, False) for t in TUPLES] + [(t, True) for t in TUPLES if set(t) & set(DECOUPLABLE)]
+EXPECTED = {"adv": [], "dp": ["dp.epsilon"], "wm": ["wm.acc", "wm.log10_p"],
+            "rad": ["rad.loss_gap", "rad.p_value", "rad.psnr"], "di": ["di.p_value", "di.p_value_all"]}
 
 
-@pytest.mark.parametrize("mechanisms", TUPLES, ids=lambda t: "+".join(t))
-def test_every_tuple_trains_and_gives_finite_metrics(make_config, mechanisms: tuple[str, ...]) -> None:
-    config = make_config(mechanisms)
+@pytest.fixture(autouse=True, scope="module")
+def _memoised_noise_multiplier() -> Iterator[None]:
+    """σ for a target ε is a pure function of (ε, δ, q, steps) and costs ~1 s; the tuples share a few."""
+    import functools
+
+    from explorer.mechanisms import dp
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(dp, "get_noise_multiplier", functools.lru_cache(maxsize=None)(dp.get_noise_multiplier))
+    yield
+    mp.undo()
+
+
+@pytest.mark.parametrize("mechanisms, decoupled", VARIANTS,
+                         ids=lambda v: "+".join(v) if isinstance(v, tuple) else ("decoupled" if v else "plain"))
+def test_every_tuple_trains_and_gives_finite_metrics(make_config, mechanisms: tuple[str, ...],
+                                                     decoupled: bool) -> None:
+    flags = {f"{m}.decoupled": True for m in DECOUPLABLE if decoupled and m in mechanisms}
+    config = make_config(mechanisms, **flags)
     out = train(config)
     for key in ["acc", "adv.acc", "loss"] + [k for m in mechanisms for k in EXPECTED[m]]:
         assert math.isfinite(out.metrics[key]), key
+    assert not any(k.startswith(("rad.", "di.", "wm.")) and k.split(".")[0] not in mechanisms for k in out.metrics)
     if "dp" in mechanisms:
         assert 0 < out.metrics["dp.epsilon"] <= config.dp.target_epsilon
+    voided = [c for c in out.caveats if "DP guarantee does not cover" in c]
+    assert len(voided) == (len(flags) if "dp" in mechanisms else 0), out.caveats
 
 
 def test_no_mechanism_matches_a_bare_pytorch_loop_bit_for_bit(make_config) -> None:
@@ -69,12 +93,12 @@ def test_trigger_set_is_the_same_alone_and_in_combination(make_config) -> None:
 
 
 def test_registry_lists_the_mechanisms() -> None:
-    assert set(CORE) <= set(registry.names())
+    assert set(ALL) == set(registry.names())
     with pytest.raises(ValueError, match="expected one of"):
         registry.get("nope")
 
 
 def test_trained_model_weights_are_deterministic(make_config) -> None:
-    config = make_config(("adv", "dp", "wm"))
+    config = make_config(ALL)
     a, b = train(config), train(config)
     assert a.metrics == b.metrics
