@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import numpy as np
 import ray
 from ray import tune
 from ray.tune.search.optuna import OptunaSearch
@@ -317,7 +318,8 @@ def _drop_stale_errors(out: str, rows: Any, keys: set[tuple[str, int]]) -> None:
     if rows is None or len(rows) == 0:
         return
     fs, base = resolve(out)
-    stale = rows[(rows["status"] == "error") & [(c, int(s)) in keys for c, s in zip(rows["config_id"], rows["seed"])]]
+    rerun = [(c, int(s)) in keys for c, s in zip(rows["config_id"], rows["seed"])]
+    stale = rows[(rows["status"] == "error").to_numpy() & np.array(rerun, dtype=bool)]
     for trial_id in stale["trial_id"]:
         fs.delete_file(f"{base}/{ROWS_DIR}/part-{trial_id}.parquet")
 

@@ -10,6 +10,18 @@ import pytest
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Radioactive marks go to a per-session cache, never to the user's ~/.cache/explorer."""
+    old = os.environ.get("EXPLORER_CACHE_DIR")
+    os.environ["EXPLORER_CACHE_DIR"] = str(tmp_path_factory.mktemp("explorer-cache"))
+    yield
+    if old is None:
+        os.environ.pop("EXPLORER_CACHE_DIR", None)
+    else:
+        os.environ["EXPLORER_CACHE_DIR"] = old
+
+
 @pytest.fixture(scope="session")
 def shared_datasets_root() -> Path:
     """Where the offline datasets would be (it may be missing, or hold only some of them)."""

@@ -121,3 +121,15 @@ def test_invalid_space_exits_2_with_the_line(tmp_path: Path, capsys: pytest.Capt
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "bad.yaml:4" in err[0] and "dp.target_epsilon" in err[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_rerun_replaces_the_error_row_of_a_pair(tmp_path: Path) -> None:
+    space = _space(tmp_path, lr=", lr: {grid: [0.05, 1.0e+12]}", eps="4", baselines="false")
+    out = str(tmp_path / "out")
+    run_search(SearchOptions(space_path=space, out=out, retries=0, num_cpus=2, verbose=False))
+    first = pd.read_parquet(tmp_path / "out" / "rows")
+    run_search(SearchOptions(space_path=space, out=out, retries=0, num_cpus=2, verbose=False))
+    second = pd.read_parquet(tmp_path / "out" / "rows")
+    assert len(first) == len(second) == 2
+    assert not second.duplicated(["config_id", "seed"]).any()
+    assert set(second["trial_id"]) != set(first["trial_id"])  # the errored pair ran again, its old row went
