@@ -411,11 +411,3 @@ class TrialConfig:
 
     def replace(self, **changes: Any) -> TrialConfig:
         return dataclasses.replace(self, **changes)
-
-    @staticmethod
-    def hyperparameter_keys() -> list[str]:
-        """Every dotted key a config accepts, for documentation and validation elsewhere."""
-        keys = list(_TOP_KEYS)
-        for name, cls_ in {**_COMMON_SECTIONS, **_MECHANISM_SECTIONS}.items():
-            keys += [f"{name}.{f.name}" for f in fields(cls_)]  # type: ignore[arg-type]
-        return keys

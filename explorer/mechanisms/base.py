@@ -8,7 +8,7 @@ composer, never a mechanism by name.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Protocol
 
 import torch
@@ -79,7 +79,6 @@ class TrainState:
     train: TrainData
     step: StepFn
     extra_steps_per_epoch: int = 0  # optimizer steps per epoch outside the sampled stream (e.g. trigger passes)
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 class Mechanism:
