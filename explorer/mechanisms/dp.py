@@ -17,6 +17,7 @@ from opacus.validators import ModuleValidator
 from torch.utils.data import DataLoader, TensorDataset
 
 from explorer.config import ConfigError, DPConfig
+from explorer.mechanisms import conv_norms  # noqa: F401  (registers the Conv2d norm sampler with Opacus)
 from explorer.mechanisms.base import Mechanism, TrainState, TrialContext, default_step
 from explorer.registry import register
 
@@ -59,7 +60,8 @@ class DPSGD(Mechanism):
     """Per-sample clipping to ``max_grad_norm`` and Gaussian noise; Poisson sampling; RDP (or PRV) accounting.
 
     Fast gradient clipping ("ghost" mode) by default: Opacus computes per-sample gradient norms
-    without materialising per-sample gradients.
+    without materialising per-sample gradients; convolutions use the norm sampler of
+    :mod:`explorer.mechanisms.conv_norms`.
     """
 
     name: ClassVar[str] = "dp"
