@@ -7,6 +7,7 @@ Files are read in torchvision's layouts under a data root (``--data-dir``, ``dat
 
 from __future__ import annotations
 
+import csv
 import functools
 import gzip
 import io
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from explorer import cache
 from explorer.config import ConfigError
 
 __all__ = ["ImageData", "DatasetMissing", "load_dataset", "data_root", "to_float", "subset", "half_indices",
@@ -224,21 +226,50 @@ def _pil_stack(paths: list[Path], size: tuple[int, int], mode: str) -> torch.Ten
     return torch.from_numpy(out).permute(0, 3, 1, 2).contiguous()
 
 
+_GTSRB_FORMAT = 1  # bump when the decoded tensors of unchanged files would change
+
+
 def _gtsrb(root: Path) -> ImageData:
-    base = root / "gtsrb" / "GTSRB"
-    train_dir, test_dir = base / "Training", base / "Final_Test" / "Images"
-    csv = root / "gtsrb" / "GT-final_test.csv"
-    if not (train_dir.is_dir() and test_dir.is_dir() and csv.is_file()):
-        raise _missing("gtsrb", root / "gtsrb", "GTSRB/Training/<class>/*.ppm, GTSRB/Final_Test/Images/*.ppm "
-                       "and GT-final_test.csv (torchvision's GTSRB layout)",
-                       "download the GTSRB archives from https://benchmark.ini.rub.de/gtsrb_dataset.html there")
+    """GTSRB in torchvision's layout, each image resized to 32x32 RGB; classes are the folder numbers.
+
+    Decoding 51k PPMs takes a while, so the decoded tensors are cached on disk (:mod:`explorer.cache`),
+    keyed by the files' names, sizes and mtimes; labels are re-read every time.
+    """
+    base = root / "gtsrb"
+    train_dir, test_dir = base / "GTSRB" / "Training", base / "GTSRB" / "Final_Test" / "Images"
+    csv_path = base / "GT-final_test.csv"
+
+    def missing(files: str) -> DatasetMissing:
+        return _missing("gtsrb", base, files, "download the GTSRB archives from "
+                        "https://benchmark.ini.rub.de/gtsrb_dataset.html there")
+
+    layout = ("GTSRB/Training/<class>/*.ppm, GTSRB/Final_Test/Images/*.ppm and GT-final_test.csv "
+              "(torchvision's GTSRB layout)")
+    if not (train_dir.is_dir() and test_dir.is_dir() and csv_path.is_file()):
+        raise missing(layout)
     train = sorted((p, int(p.parent.name)) for p in train_dir.glob("*/*.ppm"))
-    rows = [line.split(";") for line in csv.read_text().splitlines()[1:] if line.strip()]
-    test = [(test_dir / r[0], int(r[-1])) for r in rows]
+    with open(csv_path, newline="") as fh:
+        try:
+            test = [(test_dir / row["Filename"], int(row["ClassId"]))
+                    for row in csv.DictReader(fh, delimiter=";", skipinitialspace=True)]
+        except (KeyError, ValueError):
+            raise missing("GT-final_test.csv with Filename and ClassId columns (GTSRB_Final_Test_GT.zip)") from None
+    if not (train and test):
+        raise missing(layout)
+    size = (32, 32)
+    try:
+        files = [(str(p.relative_to(base)), st.st_size, st.st_mtime_ns) for p, _ in train + test for st in [p.stat()]]
+    except FileNotFoundError as err:
+        raise missing(f"{Path(str(err.filename)).name}, which GT-final_test.csv lists") from None
+    from PIL import __version__ as pil_version
+
+    key = cache.digest({"format": _GTSRB_FORMAT, "root": str(base.resolve()), "size": size, "pil": pil_version,
+                        "files": files})
+    entry, _ = cache.cached("gtsrb", key, lambda: {"train_x": _pil_stack([p for p, _ in train], size, "RGB"),
+                                                   "test_x": _pil_stack([p for p, _ in test], size, "RGB")})
     mean, std = _STATS["gtsrb"]
-    return ImageData("gtsrb", _pil_stack([p for p, _ in train], (32, 32), "RGB"), torch.tensor([c for _, c in train]),
-                     _pil_stack([p for p, _ in test], (32, 32), "RGB"), torch.tensor([c for _, c in test]),
-                     43, mean, std)
+    return ImageData("gtsrb", entry["train_x"], torch.tensor([c for _, c in train]),
+                     entry["test_x"], torch.tensor([c for _, c in test]), 43, mean, std)
 
 
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".gif", ".tif", ".tiff", ".webp"}

@@ -55,3 +55,132 @@ def test_mnist_from_the_offline_copy(shared_data_dir: Path) -> None:
     assert data.train_x.shape == (60000, 1, 28, 28) and len(data.test_y) == 10000
     assert data.train_y[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
     assert abs(float(data.train_x.float().mean()) - 33.318) < 0.01
+
+
+_GT_HEADER = "Filename;Width;Height;Roi.X1;Roi.Y1;Roi.X2;Roi.Y2;ClassId"
+_GTSRB_TRAIN = {0: 3, 5: 2, 42: 4}  # class -> images; classes are a sparse few of the 43
+_GTSRB_TEST = [16, 0, 42, 5, 16]  # labels in GT-final_test.csv order, which is not the file names' order
+
+
+def _ppm(path: Path, width: int, height: int, seed: int, color: tuple[int, int, int] | None = None) -> None:
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    if color is not None:
+        pixels[:] = color
+    Image.fromarray(pixels).save(path)
+
+
+def _write_gtsrb(root: Path) -> None:
+    """A tiny GTSRB tree in torchvision's layout, PPMs of assorted sizes, with the GT csv files it ships."""
+    base = root / "gtsrb"
+    for c, n in _GTSRB_TRAIN.items():
+        folder = base / "GTSRB" / "Training" / f"{c:05d}"
+        folder.mkdir(parents=True)
+        rows = [_GT_HEADER]
+        for i in range(n):
+            name, w, h = f"00000_{n - 1 - i:05d}.ppm", 30 + 7 * i + c % 7, 60 - 5 * i
+            _ppm(folder / name, w, h, seed=100 * c + i)
+            rows.append(f"{name};{w};{h};5;5;{w - 5};{h - 5};{c}")
+        (folder / f"GT-{c:05d}.csv").write_text("\n".join(rows) + "\n")
+    images = base / "GTSRB" / "Final_Test" / "Images"
+    images.mkdir(parents=True)
+    rows = [_GT_HEADER]
+    for i, c in enumerate(_GTSRB_TEST):
+        name, w, h = f"{(i * 3) % len(_GTSRB_TEST):05d}.ppm", 45 - 3 * i, 33 + 6 * i
+        _ppm(images / name, w, h, seed=1000 + i, color=(10, 200, 30) if i == 0 else None)
+        rows.append(f"{name};{w};{h};5;5;{w - 5};{h - 5};{c}")
+    (base / "GT-final_test.csv").write_text("\n".join(rows) + "\n")
+    (images / "GT-final_test.test.csv").write_text("\n".join(r.rsplit(";", 1)[0] for r in rows) + "\n")
+
+
+def _load_fresh(root: Path):  # type: ignore[no-untyped-def]
+    """Load as a new trial process would: nothing in the per-process memo."""
+    from explorer.data import _load_cached
+
+    _load_cached.cache_clear()
+    return load_dataset("gtsrb", str(root))
+
+
+def test_gtsrb_reads_torchvisions_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+    from PIL import Image
+    from torchvision.datasets import GTSRB
+
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "cache"))
+    _write_gtsrb(tmp_path)
+    data = _load_fresh(tmp_path)
+    assert data.num_classes == 43 and data.shape == (3, 32, 32) and data.train_x.dtype == torch.uint8
+    assert data.train_x.shape == (9, 3, 32, 32) and data.test_x.shape == (5, 3, 32, 32)
+    assert data.train_y.dtype == data.test_y.dtype == torch.int64
+    assert data.train_y.tolist() == [c for c, n in _GTSRB_TRAIN.items() for _ in range(n)]
+    assert data.test_y.tolist() == _GTSRB_TEST
+    assert (data.test_x[0] == torch.tensor([10, 200, 30], dtype=torch.uint8).view(3, 1, 1)).all()
+
+    classes = sorted(_GTSRB_TRAIN)  # torchvision numbers the class folders present, so map its targets back
+    for split, xs, ys in (("train", data.train_x, data.train_y), ("test", data.test_x, data.test_y)):
+        tv = GTSRB(str(tmp_path), split=split)
+        assert len(tv) == len(ys)
+        for i in range(len(tv)):
+            image, target = tv[i]
+            assert int(ys[i]) == (classes[target] if split == "train" else target)
+            expected = np.asarray(image.resize((32, 32), Image.BILINEAR)).transpose(2, 0, 1)
+            assert torch.equal(xs[i], torch.from_numpy(expected.copy()))
+
+
+def test_gtsrb_is_decoded_once_then_read_from_the_disk_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    import explorer.data as data_module
+
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "cache"))
+    _write_gtsrb(tmp_path / "data")
+    decoded: list[int] = []
+    real = data_module._pil_stack
+
+    def counting(paths: list[Path], size: tuple[int, int], mode: str) -> torch.Tensor:
+        decoded.append(len(paths))
+        return real(paths, size, mode)
+
+    def refuse(paths: list[Path], size: tuple[int, int], mode: str) -> torch.Tensor:
+        raise AssertionError("decoded again although the cache holds this entry")
+
+    monkeypatch.setattr(data_module, "_pil_stack", counting)
+    first = _load_fresh(tmp_path / "data")
+    assert decoded == [9, 5] and list((tmp_path / "cache" / "gtsrb").glob("*.pt"))
+    monkeypatch.setattr(data_module, "_pil_stack", refuse)
+    second = _load_fresh(tmp_path / "data")
+    for a, b in ((first.train_x, second.train_x), (first.test_x, second.test_x), (first.train_y, second.train_y),
+                 (first.test_y, second.test_y)):
+        assert torch.equal(a, b)
+
+    changed = tmp_path / "data" / "gtsrb" / "GTSRB" / "Training" / "00005" / "00000_00000.ppm"
+    before = changed.stat()
+    _ppm(changed, 42, 55, seed=0, color=(1, 2, 3))  # the same dimensions, so the same size in bytes
+    assert changed.stat().st_size == before.st_size
+    os.utime(changed, ns=(before.st_mtime_ns + 10**9,) * 2)  # a rewrite within the clock's tick keeps the mtime
+    monkeypatch.setattr(data_module, "_pil_stack", counting)
+    decoded.clear()
+    third = _load_fresh(tmp_path / "data")
+    assert decoded == [9, 5] and (third.train_x[3] == torch.tensor([1, 2, 3]).view(3, 1, 1)).all()
+    assert not torch.equal(third.train_x[3], first.train_x[3])
+    assert torch.equal(third.train_x[:3], first.train_x[:3]) and torch.equal(third.train_x[4:], first.train_x[4:])
+    assert torch.equal(third.test_x, first.test_x)
+
+    os.utime(changed, ns=(before.st_mtime_ns + 2 * 10**9,) * 2)
+    decoded.clear()
+    _load_fresh(tmp_path / "data")
+    assert decoded == [9, 5]
+
+
+def test_gtsrb_incomplete_copy_says_what_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "cache"))
+    _write_gtsrb(tmp_path)
+    (tmp_path / "gtsrb" / "GTSRB" / "Final_Test" / "Images" / "00003.ppm").unlink()
+    with pytest.raises(DatasetMissing, match="00003.ppm, which GT-final_test.csv lists"):
+        _load_fresh(tmp_path)
+    unlabelled = tmp_path / "gtsrb" / "GTSRB" / "Final_Test" / "Images" / "GT-final_test.test.csv"
+    (tmp_path / "gtsrb" / "GT-final_test.csv").write_text(unlabelled.read_text())
+    with pytest.raises(DatasetMissing, match="ClassId"):
+        _load_fresh(tmp_path)
