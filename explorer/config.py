@@ -276,12 +276,14 @@ class DIConfig(_Section):
     samples: int | None = None  # train and test samples embedded each; None: min(1000, available)
     max_steps: int = 50  # the reference's walk length
     independent: bool = False  # also test an independent model trained on a disjoint half
+    rows: str = "sample"  # "reference": the notebooks' rows, each holding 30 samples' values of one feature
 
     def __post_init__(self) -> None:
         if self.samples is not None:
             _integer("di.samples", self.samples, lo=4)  # half trains the regressor; under 20, each draw takes all
         _integer("di.max_steps", self.max_steps)
         _boolean("di.independent", self.independent)
+        _choice("di.rows", self.rows, ("sample", "reference"))
 
 
 _MECHANISM_SECTIONS: dict[str, type[_Section]] = {

@@ -8,6 +8,7 @@ and the ``*_rand`` notebooks) except that a feature row is one sample (see docs/
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import warnings
 from typing import ClassVar
@@ -83,16 +84,20 @@ def blind_walk(model: nn.Module, x: torch.Tensor, y: torch.Tensor, g: torch.Gene
     return out
 
 
-def feature_rows(reference: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
-    """Rows [n, 30] of Blind Walk features [n, 3, 10], one per sample, standardised per norm by the mean and
-    std of ``reference`` (the victim's member features) over samples and directions, as the notebooks do.
+def feature_rows(reference: torch.Tensor, features: torch.Tensor, layout: str = "sample") -> torch.Tensor:
+    """Rows [n, 30] of Blind Walk features [n, 3, 10], standardised per norm by the mean and std of
+    ``reference`` (the victim's member features) over samples and directions, as the notebooks do.
 
-    The notebooks transpose [n, 10, 3] and reshape to [n, 30], so each of their rows mixes 30 samples' values
-    of one (norm, direction); a row here is one sample's 3 norms x 10 directions (docs/metrics.md).
+    ``layout="sample"``: a row is one sample's 3 norms x 10 directions (DESIGN 3.5). ``layout="reference"``:
+    the notebooks' rows, which reverse the dimensions of their [n, 10, 3] tensor and reshape it to [n, 30],
+    so each row holds 30 different samples' values of one (norm, direction); see docs/metrics.md.
     """
     mean = reference.mean(dim=(0, 2), keepdim=True)
     std = reference.std(dim=(0, 2), keepdim=True).clamp_min(1e-12)
-    return ((features - mean) / std).flatten(1)
+    z = (features - mean) / std
+    if layout == "reference":
+        return z.transpose(1, 2).permute(2, 1, 0).reshape(len(z), -1)
+    return z.flatten(1)
 
 
 def fit_regressor(members: torch.Tensor, non_members: torch.Tensor, seed: int) -> nn.Module:
@@ -141,8 +146,8 @@ class DatasetInference(Mechanism):
     """Verifies that the trained model knows its training data, from Blind Walk distances.
 
     ``samples`` member images (the training data) and as many non-members (the test split) are embedded
-    (3 norms x 10 directions, one row per sample), standardised by the model's member-feature mean and std
-    per norm; the regressor is fit on the first half of the rows and scores the held-out half; ``p_value`` is
+    (3 norms x 10 directions, one row per sample, or the notebooks' 30-sample rows with ``rows="reference"``),
+    standardised by the model's member-feature mean and std per norm; the regressor is fit on the first half of the rows and scores the held-out half; ``p_value`` is
     the harmonic mean of 100 Welch tests on m = 10 rows, ``p_value_all`` one test on all held-out rows.
     With ``independent`` the trial also trains a model of the same setup (the other mechanisms, the same
     hyperparameters) on the other half of a seeded split of the training data, draws the members from the
@@ -207,13 +212,14 @@ class DatasetInference(Mechanism):
         train_f, test_f = embed(state.network, state.model)
         split = n // 2
         seed = int(torch.randint(0, 2**62, (1,), generator=g, device=g.device))
-        regressor = fit_regressor(feature_rows(train_f, train_f)[:split], feature_rows(train_f, test_f)[:split], seed)
+        rows = functools.partial(feature_rows, train_f, layout=cfg.rows)
+        regressor = fit_regressor(rows(train_f)[:split], rows(test_f)[:split], seed)
 
         def scores(f_train: torch.Tensor, f_test: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
             """Regressor scores of the held-out rows: (non-members, members)."""
             with torch.no_grad():
-                return (regressor(feature_rows(train_f, f_test)[split:])[:, 0].double().numpy(),
-                        regressor(feature_rows(train_f, f_train)[split:])[:, 0].double().numpy())
+                return (regressor(rows(f_test)[split:])[:, 0].double().numpy(),
+                        regressor(rows(f_train)[split:])[:, 0].double().numpy())
 
         s_test, s_train = scores(train_f, test_f)
         out = {"p_value": harmonic_p(s_test, s_train, g), "p_value_all": welch_p(s_test, s_train)}

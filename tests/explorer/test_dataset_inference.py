@@ -64,6 +64,19 @@ def test_a_row_is_one_sample() -> None:
     assert torch.allclose(rows.view(6, 3, 10).mean(dim=(0, 2)), torch.zeros(3), atol=1e-5)
 
 
+def test_reference_rows_mix_samples_as_the_notebooks_do() -> None:
+    """The notebooks' [n, 10, 3] tensor, dimensions reversed ([3, 10, n]), reshaped to [n, 30]."""
+    n = 60
+    f = torch.arange(n * 30, dtype=torch.float32).view(n, 3, 10)  # f[i, norm, direction] = 30 i + 10 norm + d
+    ours = di.feature_rows(f, f, layout="reference")
+    z = di.feature_rows(f, f).view(n, 3, 10)  # the same standardisation, one row per sample
+    notebooks = z.transpose(1, 2).numpy().T.reshape(n, 30)  # numpy's .T reverses every dimension
+    assert torch.equal(ours, torch.from_numpy(notebooks.copy()))
+    # row 0: linf, direction 0, samples 0-29; row 1: samples 30-59; row 2: linf, direction 1, samples 0-29
+    assert torch.equal(ours[0], z[:30, 0, 0]) and torch.equal(ours[1], z[30:, 0, 0]) and torch.equal(ours[2], z[:30, 0, 1])
+    assert torch.equal(ours[20], z[:30, 1, 0])  # the second half of the rows starts with l2
+
+
 def test_regressor_and_tests_separate_members_from_non_members() -> None:
     g = torch.Generator().manual_seed(0)
     members, others = torch.randn(200, 30, generator=g) + 1.0, torch.randn(200, 30, generator=g)
@@ -91,8 +104,9 @@ def test_harmonic_p_draws_the_same_positions_in_both_vectors() -> None:
     assert di.welch_p(np.ones(5), np.ones(5)) == 1.0  # a degenerate test is no evidence
 
 
-def test_di_trial_reports_p_values(make_config) -> None:
-    out = train(make_config(("di",), **{"di.samples": 40}))
+@pytest.mark.parametrize("rows", ["sample", "reference"])
+def test_di_trial_reports_p_values(make_config, rows: str) -> None:
+    out = train(make_config(("di",), **{"di.samples": 40, "di.rows": rows}))
     for key in ("di.p_value", "di.p_value_all"):
         assert 0.0 <= out.metrics[key] <= 1.0
     assert "di.p_value_independent" not in out.metrics
@@ -138,6 +152,7 @@ FAST = ["--dataset", "synthetic", "--model", "tiny", "--epochs", "1", "--device"
     (["--set", "di.samples=3"], "di.samples: got 3, expected an integer >= 4"),
     (["--set", "data.train_subset=3"], "di.samples: got null, expected at least 4 images each"),
     (["--set", "data.train_half=2"], "data.train_half: got 2, expected null, 0 or 1"),
+    (["--set", "di.rows=mixed"], "di.rows: got 'mixed', expected one of sample, reference"),
 ])
 def test_bad_di_input_exits_2_with_one_line(args: list[str], needle: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train", *FAST, *args]) == 2
