@@ -1,8 +1,10 @@
-"""Shared fixtures: the offline datasets in ../shared/datasets, when this checkout has them."""
+"""Shared fixtures: the offline datasets in ../shared/datasets, when this checkout has them, and fabricated
+stand-ins in the real file formats for those it lacks."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,80 @@ def shared_data_dir() -> Path:
     root = Path(os.environ.get("EXPLORER_TEST_DATA", SHARED_DATASETS))
     if not (root / "MNIST" / "raw").is_dir():
         pytest.skip(f"offline datasets not found at {root} (set EXPLORER_TEST_DATA to a folder holding MNIST/raw)")
+    return root
+
+
+_GT_HEADER = "Filename;Width;Height;Roi.X1;Roi.Y1;Roi.X2;Roi.Y2;ClassId"
+
+
+def _ppm(path: Path, width: int, height: int, seed: int, color: tuple[int, int, int] | None = None) -> None:
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    if color is not None:
+        pixels[:] = color
+    Image.fromarray(pixels).save(path)
+
+
+def write_gtsrb(root: Path, train: dict[int, int], test: list[int]) -> None:
+    """A GTSRB tree in torchvision's layout under ``root/gtsrb``: ``train`` maps class -> image count, ``test``
+    lists the labels in GT-final_test.csv order (the reverse of the file names' order). PPMs of assorted
+    sizes, random pixels, the first test image solid (10, 200, 30); the GT csv files GTSRB ships."""
+    base = root / "gtsrb"
+    for c, n in train.items():
+        folder = base / "GTSRB" / "Training" / f"{c:05d}"
+        folder.mkdir(parents=True)
+        rows = [_GT_HEADER]
+        for i in range(n):
+            name, w, h = f"00000_{n - 1 - i:05d}.ppm", 30 + (7 * i + c % 7) % 23, 60 - (5 * i) % 30
+            _ppm(folder / name, w, h, seed=100 * c + i)
+            rows.append(f"{name};{w};{h};5;5;{w - 5};{h - 5};{c}")
+        (folder / f"GT-{c:05d}.csv").write_text("\n".join(rows) + "\n")
+    images = base / "GTSRB" / "Final_Test" / "Images"
+    images.mkdir(parents=True)
+    rows = [_GT_HEADER]
+    for i, c in enumerate(test):
+        name, w, h = f"{len(test) - 1 - i:05d}.ppm", 45 - (3 * i) % 15, 33 + (6 * i) % 30
+        _ppm(images / name, w, h, seed=1000 + i, color=(10, 200, 30) if i == 0 else None)
+        rows.append(f"{name};{w};{h};5;5;{w - 5};{h - 5};{c}")
+    (base / "GT-final_test.csv").write_text("\n".join(rows) + "\n")
+    (images / "GT-final_test.test.csv").write_text("\n".join(r.rsplit(";", 1)[0] for r in rows) + "\n")
+
+
+def write_cifar10(root: Path, per_batch: int, test: int, seed: int = 0) -> None:
+    """``root/cifar-10-batches-py`` in CIFAR-10's python format (latin1-readable pickles of dicts holding a
+    uint8 ``data`` array [N, 3072] and a ``labels`` list), with learnable images: a blocky colour prototype
+    per class plus noise."""
+    import pickle
+
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    protos = rng.integers(0, 256, (10, 3, 4, 4)).repeat(8, axis=2).repeat(8, axis=3)
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    for name, n in [(f"data_batch_{i}", per_batch) for i in range(1, 6)] + [("test_batch", test)]:
+        labels = rng.integers(0, 10, n)
+        x = np.clip(protos[labels] + rng.normal(0, 32, (n, 3, 32, 32)), 0, 255).astype(np.uint8)
+        batch = {"batch_label": f"stand-in {name}", "labels": labels.tolist(), "data": x.reshape(n, 3072),
+                 "filenames": [f"standin_{name}_{i}.png" for i in range(n)]}
+        (folder / name).write_bytes(pickle.dumps(batch, protocol=4))  # 5: numpy._frombuffer, which the loader refuses
+
+
+@pytest.fixture(scope="session")
+def gtsrb_writer() -> Callable[[Path, dict[int, int], list[int]], None]:
+    """:func:`write_gtsrb`, for tests that fabricate a GTSRB tree."""
+    return write_gtsrb
+
+
+@pytest.fixture(scope="session")
+def cifar10_stand_in(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data root of FABRICATED CIFAR-10 (5 x 100 training, 200 test images) and GTSRB (3 images of each of 11
+    classes, 20 test images), in the real formats: runs on it exercise the pipeline, their figures mean nothing."""
+    root = tmp_path_factory.mktemp("cifar10-stand-in")
+    write_cifar10(root, per_batch=100, test=200)
+    write_gtsrb(root, train={c: 3 for c in range(0, 43, 4)}, test=[(7 * i) % 43 for i in range(20)])
     return root
 
 

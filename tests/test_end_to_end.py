@@ -20,18 +20,31 @@ def _private_ray(ray_tmp: Path) -> Path:
     return ray_tmp
 
 
+def _has_cifar10(root: Path) -> bool:
+    folder = root / NEEDS["cifar10"]
+    return all((folder / n).is_file() for n in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"])
+
+
 def _params() -> list:  # type: ignore[type-arg]
     return [pytest.param(name, marks=() if name in DEFAULT else pytest.mark.slow) for name in PRESETS]
 
 
 @pytest.mark.parametrize("preset", _params())
 def test_preset_smoke_runs_end_to_end(preset: str, tmp_path: Path, shared_datasets_root: Path,
-                                      monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+                                      monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                                      request: pytest.FixtureRequest) -> None:
+    """CIFAR-10 presets run on a fabricated stand-in (CIFAR-10 and GTSRB) when the real copy is missing."""
     prefix = preset.split("-")[0]
     if prefix in NEEDS:
-        if not (shared_datasets_root / NEEDS[prefix]).is_dir():
-            pytest.skip(f"{NEEDS[prefix]} is not among the offline datasets at {shared_datasets_root}")
-        monkeypatch.setenv("EXPLORER_DATA_DIR", str(shared_datasets_root))
+        root = shared_datasets_root
+        if prefix == "cifar10" and not _has_cifar10(root):
+            root = request.getfixturevalue("cifar10_stand_in")
+            with capsys.disabled():
+                print(f"\n{preset}: no CIFAR-10 at {shared_datasets_root}, running on the FABRICATED stand-in "
+                      f"CIFAR-10 + GTSRB at {root} (pipeline check only: the figures mean nothing)")
+        elif not (root / NEEDS[prefix]).is_dir():
+            pytest.skip(f"{NEEDS[prefix]} is not among the offline datasets at {root}")
+        monkeypatch.setenv("EXPLORER_DATA_DIR", str(root))
     out = tmp_path / "out"
     space = ss.smoke(ss.load(str(ss.presets()[preset])))
     assert main(["search", str(ss.presets()[preset]), "--out", str(out), "--smoke", "--num-cpus", "2",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -57,42 +58,9 @@ def test_mnist_from_the_offline_copy(shared_data_dir: Path) -> None:
     assert abs(float(data.train_x.float().mean()) - 33.318) < 0.01
 
 
-_GT_HEADER = "Filename;Width;Height;Roi.X1;Roi.Y1;Roi.X2;Roi.Y2;ClassId"
 _GTSRB_TRAIN = {0: 3, 5: 2, 42: 4}  # class -> images; classes are a sparse few of the 43
 _GTSRB_TEST = [16, 0, 42, 5, 16]  # labels in GT-final_test.csv order, which is not the file names' order
-
-
-def _ppm(path: Path, width: int, height: int, seed: int, color: tuple[int, int, int] | None = None) -> None:
-    import numpy as np
-    from PIL import Image
-
-    pixels = np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
-    if color is not None:
-        pixels[:] = color
-    Image.fromarray(pixels).save(path)
-
-
-def _write_gtsrb(root: Path) -> None:
-    """A tiny GTSRB tree in torchvision's layout, PPMs of assorted sizes, with the GT csv files it ships."""
-    base = root / "gtsrb"
-    for c, n in _GTSRB_TRAIN.items():
-        folder = base / "GTSRB" / "Training" / f"{c:05d}"
-        folder.mkdir(parents=True)
-        rows = [_GT_HEADER]
-        for i in range(n):
-            name, w, h = f"00000_{n - 1 - i:05d}.ppm", 30 + 7 * i + c % 7, 60 - 5 * i
-            _ppm(folder / name, w, h, seed=100 * c + i)
-            rows.append(f"{name};{w};{h};5;5;{w - 5};{h - 5};{c}")
-        (folder / f"GT-{c:05d}.csv").write_text("\n".join(rows) + "\n")
-    images = base / "GTSRB" / "Final_Test" / "Images"
-    images.mkdir(parents=True)
-    rows = [_GT_HEADER]
-    for i, c in enumerate(_GTSRB_TEST):
-        name, w, h = f"{(i * 3) % len(_GTSRB_TEST):05d}.ppm", 45 - 3 * i, 33 + 6 * i
-        _ppm(images / name, w, h, seed=1000 + i, color=(10, 200, 30) if i == 0 else None)
-        rows.append(f"{name};{w};{h};5;5;{w - 5};{h - 5};{c}")
-    (base / "GT-final_test.csv").write_text("\n".join(rows) + "\n")
-    (images / "GT-final_test.test.csv").write_text("\n".join(r.rsplit(";", 1)[0] for r in rows) + "\n")
+GtsrbWriter = Callable[[Path, dict[int, int], list[int]], None]
 
 
 def _load_fresh(root: Path):  # type: ignore[no-untyped-def]
@@ -103,13 +71,14 @@ def _load_fresh(root: Path):  # type: ignore[no-untyped-def]
     return load_dataset("gtsrb", str(root))
 
 
-def test_gtsrb_reads_torchvisions_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gtsrb_reads_torchvisions_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         gtsrb_writer: GtsrbWriter) -> None:
     import numpy as np
     from PIL import Image
     from torchvision.datasets import GTSRB
 
     monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "cache"))
-    _write_gtsrb(tmp_path)
+    gtsrb_writer(tmp_path, _GTSRB_TRAIN, _GTSRB_TEST)
     data = _load_fresh(tmp_path)
     assert data.num_classes == 43 and data.shape == (3, 32, 32) and data.train_x.dtype == torch.uint8
     assert data.train_x.shape == (9, 3, 32, 32) and data.test_x.shape == (5, 3, 32, 32)
@@ -129,13 +98,16 @@ def test_gtsrb_reads_torchvisions_layout(tmp_path: Path, monkeypatch: pytest.Mon
             assert torch.equal(xs[i], torch.from_numpy(expected.copy()))
 
 
-def test_gtsrb_is_decoded_once_then_read_from_the_disk_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gtsrb_is_decoded_once_then_read_from_the_disk_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             gtsrb_writer: GtsrbWriter) -> None:
     import os
+
+    from PIL import Image
 
     import explorer.data as data_module
 
     monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "cache"))
-    _write_gtsrb(tmp_path / "data")
+    gtsrb_writer(tmp_path / "data", _GTSRB_TRAIN, _GTSRB_TEST)
     decoded: list[int] = []
     real = data_module._pil_stack
 
@@ -157,7 +129,9 @@ def test_gtsrb_is_decoded_once_then_read_from_the_disk_cache(tmp_path: Path, mon
 
     changed = tmp_path / "data" / "gtsrb" / "GTSRB" / "Training" / "00005" / "00000_00000.ppm"
     before = changed.stat()
-    _ppm(changed, 42, 55, seed=0, color=(1, 2, 3))  # the same dimensions, so the same size in bytes
+    with Image.open(changed) as im:
+        size = im.size
+    Image.new("RGB", size, (1, 2, 3)).save(changed)  # the same dimensions, so the same size in bytes
     assert changed.stat().st_size == before.st_size
     os.utime(changed, ns=(before.st_mtime_ns + 10**9,) * 2)  # a rewrite within the clock's tick keeps the mtime
     monkeypatch.setattr(data_module, "_pil_stack", counting)
@@ -174,9 +148,10 @@ def test_gtsrb_is_decoded_once_then_read_from_the_disk_cache(tmp_path: Path, mon
     assert decoded == [9, 5]
 
 
-def test_gtsrb_incomplete_copy_says_what_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gtsrb_incomplete_copy_says_what_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    gtsrb_writer: GtsrbWriter) -> None:
     monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "cache"))
-    _write_gtsrb(tmp_path)
+    gtsrb_writer(tmp_path, _GTSRB_TRAIN, _GTSRB_TEST)
     (tmp_path / "gtsrb" / "GTSRB" / "Final_Test" / "Images" / "00003.ppm").unlink()
     with pytest.raises(DatasetMissing, match="00003.ppm, which GT-final_test.csv lists"):
         _load_fresh(tmp_path)
