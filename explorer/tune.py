@@ -165,13 +165,23 @@ class _Progress(tune.Callback):
         self.done: dict[str, dict[str, Any]] = {}
         self.errored: set[str] = set()
         self.running: set[str] = set()
+        self.finished_before = 0  # trials that had ended before a resume: not part of this session's rate
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Tuner.restore unpickles the callback of the killed run: what ran then is not running now, and its
+        # clock belongs to another process
+        self.__dict__.update(state)
+        self.running = set()
+        self.start = time.monotonic()
+        self.finished_before = len(self.done) + len(self.errored)
 
     def _line(self) -> None:
         if not self.verbose:
             return
         finished = len(self.done) + len(self.errored)
         elapsed = time.monotonic() - self.start
-        eta = f"{elapsed / finished * (self.total - finished):.0f}s" if finished else "?"
+        now = finished - self.finished_before
+        eta = f"{elapsed / now * (self.total - finished):.0f}s" if now > 0 else "?"
         try:
             best = self.feasible(list(self.done.values()), self.objectives)
         except Exception:  # noqa: BLE001 - progress text must never stop a search
@@ -182,6 +192,9 @@ class _Progress(tune.Callback):
               file=sys.stderr, flush=True)
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        if trial.trial_id in self.errored:  # retried after a resume (resume_errored)
+            self.errored.discard(trial.trial_id)
+            self.finished_before -= 1
         self.running.add(trial.trial_id)
         self._line()
 

@@ -69,7 +69,8 @@ def test_fractional_gpus_run_four_trials_at_once(tmp_path: Path) -> None:
     assert rows["start_time"].max() < rows["end_time"].min(), rows[["start_time", "end_time"]]
 
 
-def test_sigkill_then_resume_gives_every_trial_exactly_once(tmp_path: Path, ray_tmp: Path, kill_ray) -> None:  # type: ignore[no-untyped-def]
+def test_sigkill_then_resume_gives_every_trial_exactly_once(tmp_path: Path, ray_tmp: Path, kill_ray,  # type: ignore[no-untyped-def]
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
     space = _space(tmp_path, "killed", epochs=3, seeds=2)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "explorer.cli", "search", space, "--out", str(out), "--num-cpus", "2"]
@@ -88,6 +89,9 @@ def test_sigkill_then_resume_gives_every_trial_exactly_once(tmp_path: Path, ray_
     rows = pd.read_parquet(out / "rows")
     assert len(rows) == expected and (rows["status"] == "ok").all()
     assert not rows.duplicated(["config_id", "seed"]).any()
+    progress = [line for line in capsys.readouterr().err.splitlines()
+                if line.startswith("[explorer] ") and " done, " in line]
+    assert progress and f"{expected}/{expected} done, 0 running, 0 errored" in progress[-1], progress[-3:]
 
 
 def test_a_trial_larger_than_the_local_ray_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,48 @@
+"""The progress line after a resume: Tuner.restore unpickles the callback of the killed run."""
+
+from __future__ import annotations
+
+import pickle
+import re
+from types import SimpleNamespace
+
+import pytest
+
+from explorer.tune import _Progress
+
+
+def _trial(trial_id: str, acc: float = 0.5) -> SimpleNamespace:
+    return SimpleNamespace(trial_id=trial_id, config={"trial": {"mechanisms": ["wm"]}}, last_result={"acc": acc},
+                           error_file=None)
+
+
+def _no_best(rows: list, objectives: dict) -> None:
+    return None
+
+
+def _last_line(capsys: pytest.CaptureFixture[str]) -> str:
+    return capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_a_resumed_progress_keeps_what_ended_and_forgets_what_ran(capsys: pytest.CaptureFixture[str]) -> None:
+    before = _Progress(total=4, out="unused", objectives={"acc": "max"}, feasible=_no_best,
+                       verbose=True)
+    before.on_trial_start(0, [], _trial("a"))
+    before.on_trial_complete(0, [], _trial("a"))
+    before.on_trial_start(0, [], _trial("b"))
+    before.errored.add("c")  # errored for good before the kill
+    before.start -= 10_000  # the killed driver's clock
+
+    after = pickle.loads(pickle.dumps(before))
+    assert after.running == set() and set(after.done) == {"a"} and after.errored == {"c"}
+    after.on_trial_start(1, [], _trial("b"))
+    line = _last_line(capsys)
+    assert "1/4 done, 1 running, 1 errored" in line and "ETA ?" in line
+    assert int(re.search(r"\| (\d+)s elapsed", line).group(1)) < 60  # type: ignore[union-attr]
+
+    after.on_trial_start(1, [], _trial("c"))  # retried: no longer counted as errored
+    assert "1/4 done, 2 running, 0 errored" in _last_line(capsys)
+    after.on_trial_complete(1, [], _trial("b"))
+    after.on_trial_complete(1, [], _trial("c"))
+    line = _last_line(capsys)
+    assert "3/4 done, 0 running, 0 errored" in line and "ETA ?" not in line
