@@ -166,14 +166,28 @@ class _Progress(tune.Callback):
         self.errored: set[str] = set()
         self.running: set[str] = set()
         self.finished_before = 0  # trials that had ended before a resume: not part of this session's rate
+        self.synced = False
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        # Tuner.restore unpickles the callback of the killed run: what ran then is not running now, and its
-        # clock belongs to another process
+        # Tuner.restore unpickles the callback as it was saved: what ran then is not running now
         self.__dict__.update(state)
-        self.running = set()
-        self.start = time.monotonic()
+        self.running, self.start, self.synced = set(), time.monotonic(), False
+
+    def _sync(self, trials: list) -> None:
+        """On the first event, count the trials a restored experiment had already ended (no event comes for them)."""
+        if self.synced:
+            return
+        self.synced = True
+        for t in trials:
+            if t.status == "TERMINATED" and t.trial_id not in self.done:
+                self._record(t)
+            elif t.status == "ERROR":
+                self.errored.add(t.trial_id)
         self.finished_before = len(self.done) + len(self.errored)
+
+    def _record(self, trial: Any) -> None:
+        self.done[trial.trial_id] = dict(trial.last_result or {}, mechanisms=trial.config.get(
+            "mechanisms", _trial_dict(trial.config).get("mechanisms")), config=_trial_dict(trial.config))
 
     def _line(self) -> None:
         if not self.verbose:
@@ -192,6 +206,7 @@ class _Progress(tune.Callback):
               file=sys.stderr, flush=True)
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._sync(trials)
         if trial.trial_id in self.errored:  # retried after a resume (resume_errored)
             self.errored.discard(trial.trial_id)
             self.finished_before -= 1
@@ -199,12 +214,13 @@ class _Progress(tune.Callback):
         self._line()
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._sync(trials)
         self.running.discard(trial.trial_id)
-        self.done[trial.trial_id] = dict(trial.last_result or {}, mechanisms=trial.config.get(
-            "mechanisms", _trial_dict(trial.config).get("mechanisms")), config=_trial_dict(trial.config))
+        self._record(trial)
         self._line()
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._sync(trials)
         self.running.discard(trial.trial_id)
         self.errored.add(trial.trial_id)
         write_error_row(self.out, trial.config, trial.trial_id, _error_message(trial), trial.last_result)

@@ -46,3 +46,14 @@ def test_a_resumed_progress_keeps_what_ended_and_forgets_what_ran(capsys: pytest
     after.on_trial_complete(1, [], _trial("c"))
     line = _last_line(capsys)
     assert "3/4 done, 0 running, 0 errored" in line and "ETA ?" not in line
+
+
+def test_trials_a_restored_experiment_had_ended_are_counted(capsys: pytest.CaptureFixture[str]) -> None:
+    """Tune sends no event for them: the first event's trial list says they ended."""
+    progress = _Progress(total=3, out="unused", objectives={"acc": "max"}, feasible=_no_best, verbose=True)
+    ended = SimpleNamespace(**vars(_trial("a")), status="TERMINATED")
+    again = SimpleNamespace(**vars(_trial("b")), status="PENDING")
+    progress.on_trial_start(0, [ended, again], again)
+    assert "1/3 done, 1 running, 0 errored" in _last_line(capsys) and set(progress.done) == {"a"}
+    progress.on_trial_complete(0, [ended, again], again)
+    assert "2/3 done, 0 running, 0 errored" in _last_line(capsys)
