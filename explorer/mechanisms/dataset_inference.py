@@ -2,7 +2,7 @@
 Learning", ICLR 2021) with Blind Walk embeddings, as the paper's DI (Szyller & Asokan, AAAI 2023).
 
 Follows the reference code (cleverhans-lab/dataset-inference: ``rand_steps``, ``get_random_label_only``
-and the ``*_rand`` notebooks) except that a feature row is one sample (see docs/metrics.md).
+and the ``*_rand`` notebooks) except that, by default, a feature row is one sample (docs/metrics.md).
 """
 
 from __future__ import annotations
@@ -147,7 +147,8 @@ class DatasetInference(Mechanism):
 
     ``samples`` member images (the training data) and as many non-members (the test split) are embedded
     (3 norms x 10 directions, one row per sample, or the notebooks' 30-sample rows with ``rows="reference"``),
-    standardised by the model's member-feature mean and std per norm; the regressor is fit on the first half of the rows and scores the held-out half; ``p_value`` is
+    standardised by the model's member-feature mean and std per norm; the regressor is fit on the first half
+    of the rows and scores the held-out half; ``p_value`` is
     the harmonic mean of 100 Welch tests on m = 10 rows, ``p_value_all`` one test on all held-out rows.
     With ``independent`` the trial also trains a model of the same setup (the other mechanisms, the same
     hyperparameters) on the other half of a seeded split of the training data, draws the members from the
