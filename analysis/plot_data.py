@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 _PROTECTION_METRIC = {"wm": "wm.acc", "adv": "adv.acc", "rad": "rad.loss_gap", "di": "di.p_value"}
-_LOG_METRICS = frozenset({"di.p_value", "di.p_value_all", "di.p_value_independent", "rad.p_value"})
+_LOG_METRICS = frozenset({"di.p_value", "di.p_value_m10", "di.p_value_independent", "di.p_value_unseen", "rad.p_value"})
 
 
 @dataclass(frozen=True)

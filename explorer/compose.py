@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 from torch import nn
@@ -116,6 +117,10 @@ class Composer:
     def after_epoch(self, ctx: TrialContext, state: TrainState, epoch: int) -> None:
         for m in self.mechanisms:
             m.after_epoch(ctx, state, epoch)
+
+    def resolved(self, ctx: TrialContext) -> dict[str, Any]:
+        """Every mechanism's settled knobs as dotted keys (``adv.gamma``)."""
+        return {f"{m.name}.{k}": v for m in self.mechanisms for k, v in m.resolved(ctx).items()}
 
     def evaluate(self, ctx: TrialContext, state: TrainState) -> dict[str, float]:
         metrics: dict[str, float] = {}

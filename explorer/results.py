@@ -30,7 +30,8 @@ __all__ = ["METRICS", "ROW_SCHEMA", "build_row", "error_row", "write_rows", "res
 #: Metric columns, NaN where they do not apply (definitions: docs/metrics.md).
 METRICS: tuple[str, ...] = (
     "acc", "adv.acc", "loss", "wm.acc", "wm.log10_p", "rad.loss_gap", "rad.p_value", "rad.psnr",
-    "di.p_value", "di.p_value_all", "di.p_value_independent", "dp.epsilon", "dp.noise_multiplier",
+    "di.p_value", "di.p_value_m10", "di.p_value_independent", "di.p_value_unseen", "dp.epsilon",
+    "dp.noise_multiplier",
 )
 
 _SECTIONS = (DataConfig, TrainConfig, EvalConfig, DPConfig, AdvConfig, WMConfig, RadConfig, DIConfig)
@@ -100,6 +101,7 @@ def build_row(config: TrialConfig, output: Any, *, trial_id: str | None = None,
         train_seconds=output.train_seconds, images_per_second=output.images / max(output.train_seconds, 1e-9),
         peak_memory_mb=output.peak_memory_mb, device=output.device,
     )
+    row.update({k: v for k, v in getattr(output, "resolved", {}).items() if k in row})
     attack = output.eval_attack
     row.update({"eval.gamma": attack.gamma, "eval.steps": attack.steps, "eval.step_size": attack.step_size})
     return row

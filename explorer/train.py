@@ -60,12 +60,14 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def eval_attack(config: TrialConfig) -> PGD:
-    """The PGD behind ``adv.acc``: eval.* when set, else adv.* when adversarial training is on, else defaults."""
-    base = config.adv or AdvConfig()
+def eval_attack(config: TrialConfig, channels: int) -> PGD:
+    """The PGD behind ``adv.acc``: eval.* when set, else adv.* when adversarial training is on, else the
+    defaults for images of ``channels`` channels (``AdvConfig.resolved``)."""
+    base = (config.adv or AdvConfig()).resolved(channels)
     ev = config.eval
+    assert base.gamma is not None and base.step_size is not None
     if ev.gamma is None and ev.steps is None:
-        gamma, steps, step = base.gamma, base.steps, base.resolved_step_size()
+        gamma, steps, step = base.gamma, base.steps, base.step_size
     else:
         gamma = ev.gamma if ev.gamma is not None else base.gamma
         steps = ev.steps if ev.steps is not None else base.steps
@@ -82,7 +84,15 @@ def make_context(config: TrialConfig) -> TrialContext:
     data = subset(data, config.data.train_subset, config.data.test_subset, generator(config.seed, "subset"))
     if config.data.train_half is not None:
         data = train_half(data, config.data.train_half, generator(config.seed, "half"))
-    return TrialContext(config, data.to(device), device, resolve_model(config.model, data.shape))
+    return TrialContext(config, data.to(device), device, resolve_model(config.model, data.shape), _train_state)
+
+
+def _train_state(config: TrialConfig) -> TrainState:
+    """Train a model of ``config`` with this loop (no evaluation); what ``TrialContext.train_model`` does."""
+    run = setup(config)
+    for epoch in range(config.train.epochs):
+        train_epoch(run, epoch)
+    return run.state
 
 
 @dataclass
@@ -98,6 +108,7 @@ class TrialOutput:
     images: int
     peak_memory_mb: float
     eval_attack: PGD
+    resolved: dict[str, Any] = field(default_factory=dict)  # knobs the trial settled, e.g. adv.gamma
     network: nn.Module | None = field(default=None, repr=False)  # the trained plain module
     composer: Composer | None = field(default=None, repr=False)
 
@@ -110,7 +121,7 @@ def _peak_memory_mb(device: torch.device) -> float:
 
 def _evaluate(ctx: TrialContext, composer: Composer, state: TrainState) -> tuple[dict[str, float], PGD]:
     cfg = ctx.config
-    attack = eval_attack(cfg)
+    attack = eval_attack(cfg, ctx.data.shape[0])
     with attack_mode(state.model):
         metrics = {"acc": accuracy(state.network, ctx.data.test_x, ctx.data.test_y, cfg.eval.batch_size)}
         n = min(cfg.eval.adv_samples, len(ctx.data.test_y))
@@ -238,4 +249,5 @@ def train(config: TrialConfig, *, on_epoch: EpochCallback | None = None, log: bo
     return TrialOutput(metrics=metrics, caveats=run.composer.caveats, model_name=ctx.model_name,
                        device=str(ctx.device), epochs=epochs, train_seconds=train_seconds, images=images,
                        peak_memory_mb=_peak_memory_mb(ctx.device), eval_attack=attack,
+                       resolved=run.composer.resolved(ctx),
                        network=run.state.network, composer=run.composer)

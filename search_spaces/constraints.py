@@ -33,13 +33,13 @@ METRICS: dict[str, str | None] = {
     "rad.loss_gap": "rad",
     "rad.p_value": "rad",
     "di.p_value": "di",
-    "di.p_value_all": "di",
+    "di.p_value_m10": "di",
     "dp.epsilon": "dp",
 }
 #: The direction in which each metric is better.
 DEFAULT_DIRECTIONS: dict[str, str] = {
     "acc": "max", "adv.acc": "max", "wm.acc": "max", "wm.log10_p": "min", "rad.loss_gap": "max",
-    "rad.p_value": "min", "di.p_value": "min", "di.p_value_all": "min", "dp.epsilon": "min",
+    "rad.p_value": "min", "di.p_value": "min", "di.p_value_m10": "min", "dp.epsilon": "min",
 }
 #: The metric that stands for each mechanism's protection in default objectives.
 _PROTECTION_METRIC: dict[str, str] = {

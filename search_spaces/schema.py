@@ -495,10 +495,11 @@ class _Parser:
             if not param.sampled or param.kind == "choice" or key in space.baselines.overrides:
                 continue
             default = KNOBS[key].default
-            if not param.contains(default):
+            if default is None or not param.contains(default):
                 section, _, name = yaml_key(key).partition(".")
-                self.fail((section, name), yaml_key(key), param.to_yaml(), f"a range containing the default "
-                          f"{default!r}, or baselines.set.{yaml_key(key)} (the value the baselines use)")
+                has = "no fixed default (it depends on the input)" if default is None else f"the default {default!r}"
+                self.fail((section, name), yaml_key(key), param.to_yaml(), f"baselines.set.{yaml_key(key)} (the "
+                          f"value the baselines use), or a range containing the default; {key} has {has}")
 
 
 def parse(doc: Document) -> Space:

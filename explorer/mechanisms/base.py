@@ -8,7 +8,7 @@ composer, never a mechanism by name.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Protocol
 
 import torch
@@ -22,12 +22,15 @@ __all__ = ["Mechanism", "TrialContext", "TrainData", "Batch", "TrainState", "Sam
 
 @dataclass(frozen=True)
 class TrialContext:
-    """What every hook may read: the validated config, the data on the trial's device, the model name."""
+    """What every hook may read: the validated config, the data on the trial's device, the model name,
+    and ``train_model``, which trains another model of a given config with the same loop (e.g. dataset
+    inference's independent model) and returns its final state."""
 
     config: TrialConfig
     data: ImageData
     device: torch.device
     model_name: str
+    train_model: Callable[[TrialConfig], TrainState] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,10 @@ class Mechanism:
     def problems(self, ctx: TrialContext, others: list[Mechanism]) -> list[str]:
         """Reasons this trial cannot run (one line each); the composer raises them all at once."""
         return []
+
+    def resolved(self, ctx: TrialContext) -> dict[str, Any]:
+        """Knobs whose value the trial settled (defaults by kind of input); the row records them."""
+        return {}
 
     def caveats(self, ctx: TrialContext, others: list[Mechanism]) -> list[str]:
         """Guarantees this combination voids; recorded in the row, training still runs."""

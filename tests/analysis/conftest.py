@@ -36,8 +36,9 @@ METRIC_NAMES = (
     "rad.p_value",
     "rad.psnr",
     "di.p_value",
-    "di.p_value_all",
+    "di.p_value_m10",
     "di.p_value_independent",
+    "di.p_value_unseen",
     "dp.epsilon",
 )
 

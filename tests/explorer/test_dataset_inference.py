@@ -91,6 +91,21 @@ def test_regressor_and_tests_separate_members_from_non_members() -> None:
     assert di.welch_p(s_test, s_train) > 0.01
 
 
+def test_welch_p_keeps_an_underflow_as_zero() -> None:
+    """The all-rows test of a strongly separated pair underflows to 0; it is recorded as 0, not as 1."""
+    p = di.welch_p(np.linspace(5.0, 5.1, 500), np.linspace(-5.1, -5.0, 500))
+    assert p == 0.0
+
+
+def test_walk_features_do_not_depend_on_the_batch() -> None:
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 3))
+    torch.manual_seed(0)
+    x, y = torch.rand(12, 1, 8, 8), torch.randint(0, 3, (12,))
+    a = di.blind_walk(net.eval(), x, y, torch.Generator().manual_seed(1), max_steps=5, batch=20)
+    b = di.blind_walk(net.eval(), x, y, torch.Generator().manual_seed(1), max_steps=5, batch=4096)
+    assert torch.allclose(a, b)
+
+
 def test_harmonic_p_draws_the_same_positions_in_both_vectors() -> None:
     rng = np.random.default_rng(0)
     a, b = rng.normal(1, 1, 50), rng.normal(0, 1, 50)
@@ -107,12 +122,13 @@ def test_harmonic_p_draws_the_same_positions_in_both_vectors() -> None:
 @pytest.mark.parametrize("rows", ["sample", "reference"])
 def test_di_trial_reports_p_values(make_config, rows: str) -> None:
     out = train(make_config(("di",), **{"di.samples": 40, "di.rows": rows}))
-    for key in ("di.p_value", "di.p_value_all"):
+    for key in ("di.p_value", "di.p_value_m10"):
         assert 0.0 <= out.metrics[key] <= 1.0
-    assert "di.p_value_independent" not in out.metrics
+    assert "di.p_value_independent" not in out.metrics and "di.p_value_unseen" not in out.metrics
 
 
 def test_independent_model_trains_on_the_other_half(make_config, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Table 10: the model trains on half A, the independent one on half B (each with the trigger set)."""
     config = make_config(("di", "wm"), **{"di.independent": True})
     seen: list[torch.Tensor] = []
     original = di.DatasetInference._independent_model
@@ -124,10 +140,12 @@ def test_independent_model_trains_on_the_other_half(make_config, monkeypatch: py
 
     monkeypatch.setattr(di.DatasetInference, "_independent_model", spy)
     out = train(config)
-    assert 0.0 <= out.metrics["di.p_value_independent"] <= 1.0
-    ctx = setup(config).ctx
+    assert 0.0 <= out.metrics["di.p_value_independent"] <= 1.0 and 0.0 <= out.metrics["di.p_value_unseen"] <= 1.0
+    run = setup(config)
+    ctx = run.ctx
     members = ctx.data.train_x[half_indices(len(ctx.data.train_y), 0, generator(config.seed, "half"))]
     other = ctx.data.train_x[half_indices(len(ctx.data.train_y), 1, generator(config.seed, "half"))]
+    assert torch.equal(run.state.train.x, members)  # the victim's sampled stream is half A
     assert torch.equal(seen[0], other) and len(members) + len(other) == len(ctx.data.train_y)
     flat = {tuple(r.tolist()) for r in members.flatten(1)}
     assert not any(tuple(r.tolist()) in flat for r in other.flatten(1))
@@ -165,4 +183,4 @@ def test_bad_di_input_exits_2_with_one_line(args: list[str], needle: str, capsys
 def test_di_prints_its_metrics(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train", *FAST, "--set", "di.samples=24"]) == 0
     row = json.loads(capsys.readouterr().out)
-    assert row["di.samples"] == 24 and all(math.isfinite(row[k]) for k in ("di.p_value", "di.p_value_all"))
+    assert row["di.samples"] == 24 and all(math.isfinite(row[k]) for k in ("di.p_value", "di.p_value_m10"))

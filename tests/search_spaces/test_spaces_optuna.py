@@ -18,7 +18,7 @@ OPTUNA = SMALL.replace("dp: {target_epsilon: {grid: [1, 3]}, delta: 1e-5}",
     .replace("adv: {gamma: 0.25, steps: 3}", "adv: {gamma: {uniform: [0.1, 0.35]}, steps: {int: [2, 5]}}") \
     .replace("wm: {trigger_size: {grid: [10, 20]}}",
              "wm: {trigger_size: {int: [10, 200]}, decoupled: {grid: [false, true]}}") \
-    + "baselines: {set: {adv.steps: 3}}\n" \
+    + "baselines: {set: {adv.steps: 3, adv.gamma: 0.25}}\n" \
     + "search: {algorithm: optuna, num_samples: 12, population_size: 4, seed: 3}\n"
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -53,7 +53,7 @@ def test_suggest_with_a_real_study_gives_valid_configs() -> None:
 def test_single_tuple_has_no_mechanisms_param() -> None:
     text = OPTUNA.replace("mechanisms: [[dp, wm], [adv, wm]]", "mechanisms: [[dp, wm]]") \
         .replace("adv: {gamma: {uniform: [0.1, 0.35]}, steps: {int: [2, 5]}}\n", "") \
-        .replace("baselines: {set: {adv.steps: 3}}\n", "")
+        .replace("baselines: {set: {adv.steps: 3, adv.gamma: 0.25}}\n", "")
     osp = ss.optuna_space(ss.loads(text))
     trial = optuna.create_study(directions=osp.directions).ask()
     config = osp.suggest(trial)

@@ -175,6 +175,9 @@ def valid_space(draw: st.DrawFn) -> dict[str, Any]:
         space[m] = body
     space["seeds"] = draw(st.sampled_from([1, 2, [0, 5], {"single": 2, "combined": 3}]))
     space["baselines"] = draw(st.sampled_from([True, False, {"set": {}}]))
+    gamma = space.get("adv", {}).get("gamma")
+    if algorithm != "grid" and isinstance(gamma, dict) and "uniform" in gamma and space["baselines"] is not False:
+        space["baselines"] = {"set": {"adv.gamma": 0.2}}  # adv.gamma's default depends on the input
     search: dict[str, Any] = {"algorithm": algorithm}
     if algorithm != "grid":
         search["num_samples"] = draw(st.integers(1, 4))
