@@ -43,9 +43,10 @@ def test_recommends_the_feasible_config_with_the_best_objective(synth) -> None: 
 def test_names_the_nearest_config_and_its_misses_when_none_is_feasible(synth) -> None:  # type: ignore[no-untyped-def]
     points = operating_points(sweep(synth, {1.0: 0.3, 4.0: 0.6}), {"acc": "max"})
     nearest = points.recommended.iloc[0]
-    assert nearest["status"] == "nearest (none feasible)"
+    assert nearest["status"] == "nearest (none passes)" and nearest["evidence"] == "confirmed"
     assert nearest["config_id"] == points.candidates.set_index("dp.target_epsilon").loc[4.0, "config_id"]
-    assert nearest["misses"] == "wm.acc drop 0.390 > 0.3 (by 0.090)"
+    assert nearest["misses"].startswith("wm.acc drop 0.390 > 0.3 (by 0.090); verdict conflict: ")
+    assert "wm.acc: conflict (drop 0.390, Welch p=" in nearest["misses"]
 
 
 def test_constraints_restrict_feasibility(synth) -> None:  # type: ignore[no-untyped-def]
@@ -53,5 +54,5 @@ def test_constraints_restrict_feasibility(synth) -> None:  # type: ignore[no-unt
     assert points.candidates.set_index("dp.target_epsilon")["feasible"].to_dict() == {4.0: False, 8.0: True}
     strict = operating_points(sweep(synth, {4.0: 0.9, 8.0: 0.9}), {"acc": "max"}, constraints={"acc": (">=", 0.95)})
     nearest = strict.recommended.iloc[0]
-    assert nearest["status"] == "nearest (none feasible)" and nearest["misses"].startswith("acc 0.87 not >= 0.95")
+    assert nearest["status"] == "nearest (none passes)" and nearest["misses"].startswith("acc 0.87 not >= 0.95")
     assert strict.candidates["shortfall"].min() == pytest.approx((0.95 - 0.87) / 0.95)
