@@ -117,8 +117,10 @@ def best_point(points: OperatingPoints) -> pd.Series | None:
     top = rec[(status == status.min()).to_numpy()]
     chosen = points.candidates[points.candidates["config_id"].isin(top["config_id"])]
     feasible = chosen[chosen["feasible"]]
-    if top["status"].iloc[0] == "recommended" or len(feasible):
-        ranked = _rank(feasible if len(feasible) else chosen, points.objectives)
+    if top["status"].iloc[0] == "recommended":
+        ranked = _rank(chosen, points.objectives)
+    elif top["status"].iloc[0] == "screening only (unconfirmed)" and len(feasible):
+        ranked = _rank(feasible, points.objectives)
     else:
         ranked = _nearest(chosen, points.objectives)
     return top[(top["config_id"] == ranked.iloc[0]["config_id"]).to_numpy()].iloc[0]

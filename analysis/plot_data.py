@@ -230,7 +230,8 @@ def _names(columns: list[str]) -> str:
 def _other_varying(rows: pd.DataFrame, parameter: str, keys: list[str]) -> tuple[list[str], list[str]]:
     """(listed, sampled): the other hyperparameters that take several values within a group of `keys`;
     sampled ones are numeric with more than a few values."""
-    listed, sampled = [], []
+    listed: list[str] = []
+    sampled: list[str] = []
     if rows.empty:
         return listed, sampled
     for column in hyperparameter_columns(rows):

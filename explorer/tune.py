@@ -382,8 +382,9 @@ def _no_point(results: list[dict[str, Any]], objectives: dict[str, str]) -> None
 
 class _BestPoint:
     """The progress line's best feasible point: `analysis.best_point` over the rows in OUT so far, the rule
-    and function of the report's recommendation. It reads each finished trial's row once and recomputes
-    at most when the last computation took under a fifth of the time since."""
+    and function of the report's recommendation. It reads each finished trial's row once, and recomputes
+    only once five times the last computation's duration has passed (at most a sixth of the driver's time);
+    the line after each phase (`_final_line`) covers every row."""
 
     def __init__(self, out: str, rows: Any, goal: Any, mechanisms: Sequence[str]) -> None:
         self.out, self.rows, self.goal, self.mechanisms = out, rows, goal, list(mechanisms)

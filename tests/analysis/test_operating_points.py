@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from analysis import operating_points
@@ -56,3 +57,18 @@ def test_constraints_restrict_feasibility(synth) -> None:  # type: ignore[no-unt
     nearest = strict.recommended.iloc[0]
     assert nearest["status"] == "nearest (none passes)" and nearest["misses"].startswith("acc 0.87 not >= 0.95")
     assert strict.candidates["shortfall"].min() == pytest.approx((0.95 - 0.87) / 0.95)
+
+
+def test_best_point_prefers_a_recommended_group_and_says_so(synth) -> None:  # type: ignore[no-untyped-def]
+    from analysis import best_point, point_summary
+
+    df = sweep(synth, {4.0: 0.9, 1.0: 0.3})
+    df = df[~((df["mechanisms"] == "dp+wm") & (df["dp.target_epsilon"] == 4.0))]  # only the conflicting config
+    ok = synth([{"dataset": "fashion_mnist", "mechanisms": m, "metrics": {"acc": (0.9, 0.01), "wm.acc": (0.99, 0.01)}}
+                for m in ("dp", "wm", "dp+wm")], seeds=4)
+    points = operating_points(pd.concat([df, ok], ignore_index=True), {"acc": "max"})
+    assert set(points.recommended["status"]) == {"recommended", "nearest (none passes)"}
+    best = best_point(points)
+    assert best is not None and best["dataset"] == "fashion_mnist" and best["status"] == "recommended"
+    assert point_summary(best, {"acc": "max"}).startswith("acc=0.900 [confirmed, 4 seeds, no conflict; config ")
+    assert best_point(operating_points(df.iloc[0:0], {"acc": "max"})) is None
