@@ -24,7 +24,7 @@ def _study() -> pd.DataFrame:
         {"dataset": "mnist", "mechanisms": "adv", "metrics": {"acc": (0.97, 0.002), "adv.acc": (0.9, 0.01)}},
         {"dataset": "mnist", "mechanisms": "wm", "metrics": {**GOOD, "wm.acc": (1.0, 0.0)}},
         {"dataset": "mnist", "mechanisms": "rad", "metrics": {**GOOD, "rad.loss_gap": (0.08, 0.005)}},
-        {"dataset": "mnist", "mechanisms": "di", "params": {"di.independent": False},
+        {"dataset": "mnist", "mechanisms": "di", "params": {"di.independent": False, "di.samples": 300},
          "metrics": {**GOOD, "di.p_value": (1e-40, 1e-41)}},
         {"dataset": "mnist", "mechanisms": "dp+wm", "metrics": {"acc": (0.95, 0.003), "wm.acc": (0.3, 0.05)}},
         {"dataset": "mnist", "mechanisms": "adv+wm",
