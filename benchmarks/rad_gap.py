@@ -28,7 +28,8 @@ from scipy import stats
 
 from explorer.config import TrialConfig
 from explorer.mechanisms.radioactive import Radioactive, _per_sample_loss, mark_images
-from explorer.train import train
+from explorer.mechanisms.base import TrainData
+from explorer.train import make_context, train
 
 
 def _gaps(net: torch.nn.Module, clean: torch.Tensor, marked: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
@@ -54,6 +55,7 @@ def main() -> None:
     print(f"{'epochs':>6} {'radius':>7} {'λ_logit':>7} {'ratio':>5} {'seed':>4} | {'acc':>6} {'gap':>8} {'p':>8} "
           f"{'psnr':>5} | {'clean acc':>9} {'clean':>8} | {'held-out':>8} {'clean':>8} | {'s':>4}")
     clean_models: dict[tuple[int, int], Any] = {}
+    marking_nets: dict[int, Any] = {}
     for epochs, radius, lam, ratio, seed in itertools.product(args.epochs, args.radius, args.lambda_logit,
                                                                args.ratio, args.seeds):
         t = time.perf_counter()
@@ -67,14 +69,13 @@ def main() -> None:
             clean_models[(epochs, seed)] = train(TrialConfig.from_dict(base))
         clean = clean_models[(epochs, seed)]
         clean_gap = rad.evaluate(None, SimpleNamespace(model=clean.network, network=clean.network))  # type: ignore
-        # held-out: test images of the same classes marked with the same carriers by the same marking network
-        from explorer.train import make_context
-
+        # held-out: test images marked with the same carriers by the same (seeded) marking network
         ctx = make_context(config)
         n = min(args.held_out, len(ctx.data.test_y))
         x, y = ctx.data.test_x[:n], ctx.data.test_y[:n]
-        net = rad._marking_network(ctx, SimpleNamespace(x=ctx.data.train_x, y=ctx.data.train_y))  # type: ignore
-        marked = mark_images(net, x, y, rad.carriers, replace(rad.config))
+        if seed not in marking_nets:
+            marking_nets[seed] = rad._marking_network(ctx, TrainData(ctx.data.train_x, ctx.data.train_y))
+        marked = mark_images(marking_nets[seed], x, y, rad.carriers, replace(rad.config))
         held, _ = _gaps(out.network, x, marked, y)
         held_clean, _ = _gaps(clean.network, x, marked, y)
         m = out.metrics

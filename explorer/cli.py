@@ -1,4 +1,4 @@
-"""The ``explorer`` command: train, validate, search, confirm, status, report.
+"""The ``explorer`` command: train, validate, search, confirm, status, report, reproduction.
 
 Bad input exits 2 with one line on stderr (``error: KEY: got VALUE, expected ALLOWED``) and writes nothing.
 Heavy imports (torch, ray) happen inside the subcommands that need them.
@@ -233,6 +233,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
 _DELEGATED = {
     "validate": ("search_spaces.cli", True, "check a search space and print its trial count and cost"),
     "report": ("analysis.report", False, "write the report (verdicts, Pareto fronts, plots) of search results"),
+    "reproduction": ("analysis.reproduction", False, "write the paper's tables from a reproduction's rows"),
 }
 
 

@@ -90,7 +90,7 @@ def trial_passes(config: Mapping[str, Any]) -> float:
     nt = min(config.get("data.test_subset") or size[1], size[1])
     epochs = config.get("train.epochs", 5)
     m_dp = DP_FACTOR if "dp" in mechs else 1.0
-    adv_steps = config.get("adv.steps", 25) if "adv" in mechs else 0
+    adv_steps = config.get("adv.steps", 10) if "adv" in mechs else 0
     passes = epochs * n * (m_dp + adv_steps)
     if "wm" in mechs:
         passes += epochs * config.get("wm.trigger_size", 100) * (1.0 if config.get("wm.decoupled") else m_dp)

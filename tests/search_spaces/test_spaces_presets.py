@@ -11,7 +11,8 @@ import search_spaces as ss
 from search_spaces.cost import confirmation_estimate, estimate
 
 PRESETS = ss.presets()
-PAPER = [n for n in PRESETS if n != "quickstart"]
+PAPER = [n for n in PRESETS if n != "quickstart" and not n.startswith("repro-")]
+REPRO = [n for n in PRESETS if n.startswith("repro-")]
 
 
 def count(space: ss.Space) -> int:
@@ -25,7 +26,9 @@ def test_the_expected_presets_exist() -> None:
                 "sweep-gamma", "sweep-ratio", "di-independent", "optuna-dp-wm", "optuna-adv-wm",
                 "optuna-adv-rad", "optuna-dp-adv-wm"]
     expected = {"quickstart"} | {f"{d}-{f}" for d in ("mnist", "fmnist", "cifar10") for f in families}
-    assert set(PRESETS) == expected
+    repro = {f"repro-{d}-{f}" for d in ("mnist", "fmnist") for f in ("pairs", "rad", "decoupled", "sweep-dp-wm")}
+    repro |= {"repro-fmnist-sweep-gamma", "repro-mnist-di-independent", "repro-mnist-di-scale"}
+    assert set(PRESETS) == expected | repro
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
@@ -128,3 +131,36 @@ class _Low:
 
     def suggest_int(self, name, low, high):  # type: ignore[no-untyped-def]
         return low
+
+
+@pytest.mark.parametrize("name", REPRO)
+def test_reproduction_presets_keep_the_stated_scale(name: str) -> None:
+    """docs/reproduction.md's scale: 10,000 training images, 10 epochs, 3 seeds alone / 5 combined, PGD-7 training at
+    the paper's gamma in pixels, the paper's PGD-25 for phi_ADV."""
+    space = ss.load(PRESETS[name])
+    assert space.seeds.single == (0, 1, 2) and space.seeds.combined == (0, 1, 2, 3, 4)
+    for c in ss.expand(space).configs():
+        assert c["data.train_subset"] == 10000 and c.get("data.test_subset") is None and c["train.epochs"] == 10
+        assert (c["eval.gamma"], c["eval.steps"], c["eval.step_size"]) == (0.125, 25, 0.005)
+        assert c["train.lr"] == 0.005 and c["train.batch_size"] == 64 and c["model"] == "cnn4"
+        if "adv.steps" in c:
+            assert c["adv.steps"] == 7 and c["adv.gamma"] in (0.05, 0.125, 0.175)
+        if "dp.delta" in c:
+            assert c["dp.delta"] == 1e-6 and c["dp.max_grad_norm"] == 1.0
+        if "wm.labels" in c:
+            assert c["wm.labels"] == "source"
+
+
+def test_reproduction_presets_of_a_dataset_share_baselines() -> None:
+    from explorer.config import TrialConfig
+
+    for short in ("mnist", "fmnist"):
+        spaces = [ss.load(PRESETS[n]) for n in REPRO if n.startswith(f"repro-{short}-")]
+        seen: dict[tuple[str, int], str] = {}
+        for space in spaces:
+            for c in ss.expand(space).baselines:
+                config = TrialConfig.from_dict(c)
+                if c["mechanisms"] in ("none", "dp", "adv", "wm", "rad") and c.get("dp.target_epsilon", 3) == 3 \
+                        and c.get("wm.trigger_size", 100) == 100 and c.get("adv.gamma", 0.125) == 0.125:
+                    key = (c["mechanisms"], c["seed"])
+                    assert seen.setdefault(key, config.config_id()) == config.config_id(), (space.name, key)

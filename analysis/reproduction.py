@@ -1,0 +1,369 @@
+"""The paper's tables from a reproduction's rows, side by side with the paper (docs/reproduction.md).
+
+`reproduction_tables(df)` computes every table as a DataFrame of text cells ("ours / paper"); `write_document`
+fills a Markdown template's `{{name}}` placeholders with them, so the prose (scale, deviations, the measured
+reason of each disagreement) lives in the template and every figure comes from the rows:
+
+    explorer reproduction results/reproduction --template docs/reproduction.in.md --out docs/reproduction.md
+
+Which rows are "the paper's setting" is decided by knob values (`PAPER_KNOBS`), so that one output folder
+can hold the pairs, the decoupled variants and the sweeps of a dataset together.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis import paper
+from analysis.conflicts import conflicts
+from analysis.errors import AnalysisInputError
+from analysis.load import load
+from analysis.summary import ok_rows
+from analysis.thresholds import Thresholds
+
+__all__ = ["DATASETS", "PAPER_KNOBS", "Reproduction", "paper_setting", "reproduction_tables", "write_document",
+           "format_p", "wall_hours"]
+
+DATASETS: dict[str, str] = {"mnist": "MNIST", "fashion_mnist": "FMNIST", "cifar10": "CIFAR-10"}
+PAPER_KNOBS: dict[str, object] = {
+    "dp.target_epsilon": 3.0, "wm.trigger_size": 100, "wm.decoupled": False, "rad.decoupled": False,
+    "adv.gamma": 0.125, "di.independent": False, "di.samples": 300,
+}
+"""The knob values of the paper's main experiments (Tables 2, 4, 5, 11) at the reproduction's scale (DI walks
+300 + 300 images; `repro-mnist-di-scale` walks 1000 + 1000); a row matches where it has the knob."""
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([a-z0-9_]+)\s*\}\}")
+
+
+def format_p(p: float) -> str:
+    """A p-value for a table: 3 significant digits, "< 1e-300" for an underflow to 0."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return ""
+    if p == 0:
+        return "< 1e-300"
+    return f"{p:.2g}" if p >= 1e-3 else f"{p:.1e}"
+
+
+def _num(v: float, digits: int = 3) -> str:
+    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
+
+
+def _matches(rows: pd.DataFrame, knobs: Mapping[str, object]) -> np.ndarray:
+    keep = np.ones(len(rows), dtype=bool)
+    for key, want in knobs.items():
+        if key not in rows.columns:
+            continue
+        col = rows[key]
+        present = col.notna().to_numpy()
+        if isinstance(want, bool):
+            same = (col.astype("boolean") == want).fillna(False).to_numpy(dtype=bool)
+        else:
+            same = np.isclose(pd.to_numeric(col, errors="coerce").to_numpy(dtype=float), float(want))  # type: ignore
+        keep &= ~present | same
+    return keep
+
+
+def paper_setting(rows: pd.DataFrame, **overrides: object) -> pd.DataFrame:
+    """The ok rows at the paper's knob values (`PAPER_KNOBS` updated with `overrides`)."""
+    ok = ok_rows(rows)
+    return ok[_matches(ok, {**PAPER_KNOBS, **overrides})]
+
+
+def _stats(rows: pd.DataFrame, mechanisms: str, metric: str) -> tuple[float, float, int]:
+    values = rows.loc[rows["mechanisms"] == mechanisms, metric] if metric in rows.columns else pd.Series(dtype=float)
+    values = pd.to_numeric(values, errors="coerce").dropna()
+    return (float(values.mean()) if len(values) else math.nan, float(values.std(ddof=1)) if len(values) > 1 else
+            math.nan, int(len(values)))
+
+
+def _cell(rows: pd.DataFrame, mechanisms: str, metric: str, ref: float | None, *, p_value: bool = False) -> str:
+    mean, std, n = _stats(rows, mechanisms, metric)
+    if n == 0:
+        ours = "—"
+    elif p_value:
+        values = pd.to_numeric(rows.loc[rows["mechanisms"] == mechanisms, metric], errors="coerce").dropna()
+        ours = f"{format_p(float(values.max()))} (max of {n})"
+    else:
+        ours = f"{_num(mean)} ± {_num(std)}" if n > 1 else _num(mean)
+    if ref is None:
+        return ours
+    theirs = f"< {paper.DI_BELOW:g}" if p_value and ref == paper.DI_BELOW else (format_p(ref) if p_value else f"{ref:g}")
+    return f"{ours} / {theirs}"
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    """Every table of docs/reproduction.md as a DataFrame of text cells, plus the verdict comparison."""
+
+    tables: dict[str, pd.DataFrame]
+    verdicts: pd.DataFrame  # one row per (pair, dataset): ours, the paper's, agree
+    agreement: str
+
+
+def reproduction_tables(df: pd.DataFrame, thresholds: Thresholds | None = None) -> Reproduction:
+    """Tables 2, 4, 5, 6-8, 10 and 11 and the sweeps, from the rows of a reproduction (all datasets)."""
+    th = thresholds or Thresholds()
+    if df.empty or "dataset" not in df.columns:
+        raise AnalysisInputError("the reproduction rows are empty: expected the Parquet rows of its searches")
+    datasets = [d for d in DATASETS if d in set(df["dataset"])]
+    main = paper_setting(df)
+    tables: dict[str, pd.DataFrame] = {}
+    tables["table2"] = _table2(main, datasets)
+    tables["table4"] = _pairs_table(main, datasets, "dp")
+    tables["table5"] = _pairs_table(main, datasets, "adv")
+    verdicts = _verdicts(main, datasets, th)
+    tables["verdicts"] = verdicts.drop(columns=["agree_bool"])
+    decoupled = paper_setting(df, **{"wm.decoupled": True, "rad.decoupled": True})
+    tables["decoupled"] = _decoupled(main, decoupled, datasets)
+    tables["decoupled_verdicts"] = _decoupled_verdicts(main, decoupled, datasets, th)
+    tables["table10"] = _table10(ok_rows(df), datasets)
+    tables["sweep_dp_wm"] = _sweep(ok_rows(df), datasets, "dp+wm", ["dp.target_epsilon", "wm.trigger_size"],
+                                   ["acc", "wm.acc", "dp.epsilon"], fixed={"wm.decoupled": False})
+    tables["sweep_gamma"] = _sweep(ok_rows(df), datasets, "adv+wm", ["adv.gamma"], ["acc", "wm.acc", "adv.acc"],
+                                   fixed={"wm.decoupled": False, "wm.trigger_size": 100})
+    tables["runs"] = _runs(df)
+    agree = int(verdicts["agree_bool"].sum())
+    judged = int(verdicts["ours"].isin(["conflict", "no conflict"]).sum())
+    agreement = (f"{agree} of {len(verdicts)} cells agree with the paper's verdict "
+                 f"({judged} of {len(verdicts)} cells reached a verdict; the others are inconclusive or have no data)")
+    return Reproduction(tables=tables, verdicts=verdicts, agreement=agreement)
+
+
+def _table2(rows: pd.DataFrame, datasets: list[str]) -> pd.DataFrame:
+    cols = [("none acc", "none", "acc", "none.acc"), ("ADVTR acc", "adv", "acc", "adv.acc"),
+            ("ADVTR φ_ADV", "adv", "adv.acc", "adv.adv.acc"), ("DPSGD acc", "dp", "acc", "dp.acc"),
+            ("WM acc", "wm", "acc", "wm.acc"), ("WM φ_WM", "wm", "wm.acc", "wm.wm.acc"),
+            ("RAD acc", "rad", "acc", "rad.acc"), ("RAD φ_RAD", "rad", "rad.loss_gap", "rad.rad.loss_gap"),
+            ("DI φ_DI", "di", "di.p_value", "di.di.p_value")]
+    out = []
+    for d in datasets:
+        ref = paper.BASELINES.get(d, {})
+        sub = rows[rows["dataset"] == d]
+        out.append({"dataset": DATASETS[d], **{name: _cell(sub, mech, metric, ref.get(key),
+                                                            p_value=metric == "di.p_value")
+                                                for name, mech, metric, key in cols}})
+    return pd.DataFrame(out)
+
+
+def _pairs_table(rows: pd.DataFrame, datasets: list[str], base: str) -> pd.DataFrame:
+    ref_pairs = paper.DP_PAIRS if base == "dp" else paper.ADV_PAIRS
+    wm, rad, di = (f"{base}+wm" if base < "wm" else f"wm+{base}", f"{base}+rad" if base < "rad" else f"rad+{base}",
+                   f"di+{base}" if "di" < base else f"{base}+di")
+    out = []
+    for d in datasets:
+        sub, b, p = rows[rows["dataset"] == d], paper.BASELINES.get(d, {}), ref_pairs.get(d, {})
+        row = {"dataset": DATASETS[d], f"{base.upper()} acc": _cell(sub, base, "acc", b.get(f"{base}.acc"))}
+        row["WM alone acc"] = _cell(sub, "wm", "acc", b.get("wm.acc"))
+        row["WM alone φ_WM"] = _cell(sub, "wm", "wm.acc", b.get("wm.wm.acc"))
+        row[f"+{base.upper()} acc"] = _cell(sub, wm, "acc", p.get(wm, {}).get("acc"))
+        row[f"+{base.upper()} φ_WM"] = _cell(sub, wm, "wm.acc", p.get(wm, {}).get("wm.acc"))
+        if base == "adv":
+            row["+ADV φ_ADV (WM)"] = _cell(sub, wm, "adv.acc", p.get(wm, {}).get("adv.acc"))
+        row["RAD alone acc"] = _cell(sub, "rad", "acc", b.get("rad.acc"))
+        row["RAD alone φ_RAD"] = _cell(sub, "rad", "rad.loss_gap", b.get("rad.rad.loss_gap"))
+        row[f"+{base.upper()} acc (RAD)"] = _cell(sub, rad, "acc", p.get(rad, {}).get("acc"))
+        row[f"+{base.upper()} φ_RAD"] = _cell(sub, rad, "rad.loss_gap", p.get(rad, {}).get("rad.loss_gap"))
+        if base == "adv":
+            row["+ADV φ_ADV (RAD)"] = _cell(sub, rad, "adv.acc", p.get(rad, {}).get("adv.acc"))
+        row[f"+{base.upper()} φ_DI"] = _cell(sub, di, "di.p_value", p.get(di, {}).get("di.p_value"), p_value=True)
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def _verdicts(rows: pd.DataFrame, datasets: list[str], th: Thresholds) -> pd.DataFrame:
+    matrix = conflicts(rows, th)
+    eq = matrix.equivalence
+    out = []
+    for (pair, d), (their_verdict, their_metric) in paper.VERDICTS.items():
+        if d not in datasets:
+            continue
+        cell = matrix.cells[(matrix.cells["mechanisms"] == pair) & (matrix.cells["dataset"] == d)]
+        ours = str(cell["verdict"].iloc[0]) if len(cell) else "no data"
+        metrics = str(cell["metrics"].iloc[0]) if len(cell) else ""
+        decisive = eq[(eq["mechanisms"] == pair) & (eq["dataset"] == d) & (eq["role"] == "verdict")]
+        evidence = "; ".join(f"{r.metric} {_num(r.mean)} vs {_num(r.threshold if r.test != 'welch+tost' else r.mean_baseline)}"
+                             f" (p_conflict {format_p(r.p_conflict)}, p_no_conflict {format_p(r.p_no_conflict)})"
+                             for r in decisive.itertuples())
+        agree = ours == their_verdict and (ours != "conflict" or their_metric in metrics.split(", "))
+        out.append({"pair": pair, "dataset": DATASETS[d], "ours": ours, "deciding metrics": metrics,
+                    "evidence (mean vs threshold or baseline; p-values)": evidence,
+                    "paper": their_verdict + (f": {their_metric}" if their_metric else ""),
+                    "agree": "yes" if agree else "no", "agree_bool": agree})
+    return pd.DataFrame(out)
+
+
+def _decoupled(coupled: pd.DataFrame, relaxed: pd.DataFrame, datasets: list[str]) -> pd.DataFrame:
+    out = []
+    for d in datasets:
+        for pair, protection in (("adv+wm", "wm.acc"), ("adv+rad", "rad.loss_gap"), ("dp+wm", "wm.acc")):
+            c, r = coupled[coupled["dataset"] == d], relaxed[relaxed["dataset"] == d]
+            flag = "rad.decoupled" if "rad" in pair else "wm.decoupled"
+            r = r[(r[flag].astype("boolean") == True).fillna(False).to_numpy(dtype=bool)] if flag in r else r.iloc[0:0]  # noqa: E712
+            pc = {**paper.DP_PAIRS.get(d, {}), **paper.ADV_PAIRS.get(d, {})}.get(pair, {})
+            pr = paper.DECOUPLED.get(d, {}).get(pair, {})
+            row = {"pair": pair, "dataset": DATASETS[d],
+                   "coupled acc": _cell(c, pair, "acc", pc.get("acc")),
+                   "coupled protection": _cell(c, pair, protection, pc.get(protection)),
+                   "relaxed acc": _cell(r, pair, "acc", pr.get("acc")),
+                   "relaxed protection": _cell(r, pair, protection, pr.get(protection))}
+            if pair.startswith("adv"):
+                row["coupled φ_ADV"] = _cell(c, pair, "adv.acc", pc.get("adv.acc"))
+                row["relaxed φ_ADV"] = _cell(r, pair, "adv.acc", pr.get("adv.acc"))
+            out.append(row)
+    return pd.DataFrame(out)
+
+
+def _decoupled_verdicts(coupled: pd.DataFrame, relaxed: pd.DataFrame, datasets: list[str],
+                        th: Thresholds) -> pd.DataFrame:
+    rows = pd.concat([coupled[coupled["mechanisms"].map(lambda m: "+" not in str(m)).to_numpy(dtype=bool)],
+                      relaxed[relaxed["mechanisms"].map(lambda m: "+" in str(m)).to_numpy(dtype=bool)]])
+    if rows.empty:
+        return pd.DataFrame(columns=["pair", "dataset", "verdict", "deciding metrics"])
+    cells = conflicts(rows, th).cells
+    cells = cells[cells["dataset"].isin(datasets)]
+    return pd.DataFrame({"pair": cells["mechanisms"] + " (relaxed)", "dataset": cells["dataset"].map(DATASETS),
+                         "verdict": cells["verdict"], "deciding metrics": cells["metrics"]}).reset_index(drop=True)
+
+
+def _table10(rows: pd.DataFrame, datasets: list[str]) -> pd.DataFrame:
+    if "di.independent" not in rows.columns:
+        return pd.DataFrame(columns=["dataset"])
+    sub = rows[(rows["di.independent"].astype("boolean") == True).fillna(False).to_numpy(dtype=bool)]  # noqa: E712
+    out = []
+    for d in datasets:
+        s = sub[sub["dataset"] == d]
+        if s.empty:
+            continue
+        row = {"dataset": DATASETS[d], "models": str(len(s))}
+        for key, label in (("di.p_value", "victim (half A)"), ("di.p_value_unseen", "unseen half B as members"),
+                           ("di.p_value_independent", "model trained on half B")):
+            values = pd.to_numeric(s[key], errors="coerce").dropna() if key in s else pd.Series(dtype=float)
+            ours = ", ".join(format_p(float(v)) for v in values) or "—"
+            row[label] = f"{ours} / {format_p(paper.DI_TABLE10[key])} (CIFAR-10)"
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def _sweep(rows: pd.DataFrame, datasets: list[str], pair: str, knobs: list[str], metrics: list[str],
+           fixed: Mapping[str, object]) -> pd.DataFrame:
+    sub = rows[(rows["mechanisms"] == pair).to_numpy(dtype=bool)]
+    sub = sub[_matches(sub, fixed)]
+    if sub.empty or any(k not in sub.columns for k in knobs):
+        return pd.DataFrame(columns=["dataset", *knobs, "n", *metrics])
+    out = []
+    for keys, group in sub.groupby(["dataset", *knobs], sort=True):
+        d = keys[0]
+        if d not in datasets:
+            continue
+        row: dict[str, object] = {"dataset": DATASETS[d], **dict(zip(knobs, keys[1:])), "n": len(group)}
+        for m in metrics:
+            v = pd.to_numeric(group[m], errors="coerce")
+            row[m] = f"{_num(float(v.mean()))} ± {_num(float(v.std(ddof=1)))}" if len(v) > 1 else _num(float(v.mean()))
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def wall_hours(rows: pd.DataFrame) -> float:
+    """Hours during which at least one of the rows' trials ran (overlaps merged; idle gaps between
+    sittings left out)."""
+    spans = rows[["start_time", "end_time"]].dropna().sort_values("start_time").to_numpy()
+    total, current = 0.0, None
+    for start, end in spans:
+        if current is None or start > current[1]:
+            if current is not None:
+                total += (current[1] - current[0]).total_seconds()
+            current = [start, end]
+        else:
+            current[1] = max(current[1], end)
+    if current is not None:
+        total += (current[1] - current[0]).total_seconds()
+    return total / 3600
+
+
+def _runs(df: pd.DataFrame) -> pd.DataFrame:
+    out = []
+    for (experiment, dataset), group in df.groupby(["experiment", "dataset"], sort=True):
+        ok = group[group["status"] == "ok"] if "status" in group else group
+        devices = ", ".join(sorted({str(v) for v in group.get("device", pd.Series(dtype=str)).dropna()}))
+        out.append({"search": experiment, "dataset": DATASETS.get(dataset, dataset), "trials": len(group),
+                    "ok": len(ok), "wall time (h)": f"{wall_hours(group):.2f}",
+                    "trial time, sum (h)": f"{pd.to_numeric(ok['train_seconds'], errors='coerce').sum() / 3600:.2f}",
+                    "device": devices})
+    return pd.DataFrame(out)
+
+
+def _markdown(table: pd.DataFrame) -> str:
+    if table.empty:
+        return "(no rows yet)"
+    esc: Callable[[object], str] = lambda v: ("" if v is None or (isinstance(v, float) and math.isnan(v))  # noqa: E731
+                                              else str(v)).replace("|", "\\|")
+    lines = ["| " + " | ".join(esc(c) for c in table.columns) + " |", "|" + "---|" * len(table.columns)]
+    lines += ["| " + " | ".join(esc(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def write_document(results: str | os.PathLike[str] | pd.DataFrame, template: str | os.PathLike[str],
+                   out: str | os.PathLike[str], thresholds: Thresholds | None = None) -> Path:
+    """Fill `template`'s `{{table}}` placeholders (`tables` keys, and `agreement`) from the rows; write `out`.
+
+    An unknown placeholder is an error (so a template cannot silently lose a table)."""
+    df = results if isinstance(results, pd.DataFrame) else load(results)
+    repro = reproduction_tables(df, thresholds)
+    text = Path(template).read_text(encoding="utf-8")
+    values = {name: _markdown(table) for name, table in repro.tables.items()}
+    values["agreement"] = repro.agreement
+    unknown = sorted({m.group(1) for m in _PLACEHOLDER.finditer(text)} - set(values))
+    if unknown:
+        raise AnalysisInputError(f"template {os.fspath(template)!r}: unknown placeholder(s) {', '.join(unknown)}; "
+                                 f"expected one of {', '.join(sorted(values))}")
+    filled = _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
+    path = Path(out)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(filled, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI: `reproduction RESULTS... --template IN.md --out OUT.md [--threshold K=V ...]`; bad input: one line, 2."""
+    import argparse
+    import sys
+
+    from analysis.cli_args import UsageError
+
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> None:  # type: ignore[override]
+            raise UsageError(message)
+
+    parser = _Parser(prog="explorer reproduction",
+                     description="The paper's tables from a reproduction's rows (docs/reproduction.md).")
+    parser.add_argument("results", nargs="+", help="Parquet files or folders of the reproduction's rows")
+    parser.add_argument("--template", required=True, help="Markdown with {{table}} placeholders")
+    parser.add_argument("--out", required=True, help="the Markdown file to write")
+    parser.add_argument("--threshold", action="append", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="conflict thresholds, as for `explorer report`")
+    try:
+        args = parser.parse_args(argv)
+        if not Path(args.template).is_file():
+            raise AnalysisInputError(f"--template: got {args.template!r}, expected an existing Markdown file")
+        thresholds = Thresholds.parse([kv for group in args.threshold for kv in group])
+        path = write_document(args.results if len(args.results) > 1 else args.results[0], args.template, args.out,
+                              thresholds)
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    except (UsageError, AnalysisInputError) as exc:
+        print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot write {args.out!r}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}")
+    return 0

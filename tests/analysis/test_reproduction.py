@@ -1,0 +1,98 @@
+"""The paper's tables from reproduction rows: cells side by side with the paper, verdict agreement, the document."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis import paper
+from analysis.reproduction import format_p, main, paper_setting, reproduction_tables, wall_hours, write_document
+
+from .conftest import make_results
+
+GOOD = {"acc": (0.98, 0.002)}
+
+
+def _study() -> pd.DataFrame:
+    """MNIST baselines and pairs where dp+wm conflicts on wm.acc and adv+rad on rad.loss_gap (as in the
+    paper), adv+wm does not, and DI verifies; plus a dp+wm sweep point at epsilon 10 that must not leak in."""
+    g = [
+        {"dataset": "mnist", "mechanisms": "none", "metrics": {**GOOD}},
+        {"dataset": "mnist", "mechanisms": "dp", "metrics": {"acc": (0.96, 0.003)}, "seeds": 3},
+        {"dataset": "mnist", "mechanisms": "adv", "metrics": {"acc": (0.97, 0.002), "adv.acc": (0.9, 0.01)}},
+        {"dataset": "mnist", "mechanisms": "wm", "metrics": {**GOOD, "wm.acc": (1.0, 0.0)}},
+        {"dataset": "mnist", "mechanisms": "rad", "metrics": {**GOOD, "rad.loss_gap": (0.08, 0.005)}},
+        {"dataset": "mnist", "mechanisms": "di", "params": {"di.independent": False, "di.samples": 300},
+         "metrics": {**GOOD, "di.p_value": (1e-40, 1e-41)}},
+        {"dataset": "mnist", "mechanisms": "dp+wm", "metrics": {"acc": (0.95, 0.003), "wm.acc": (0.3, 0.05)}},
+        {"dataset": "mnist", "mechanisms": "adv+wm",
+         "metrics": {"acc": (0.96, 0.003), "wm.acc": (1.0, 0.0), "adv.acc": (0.89, 0.01)}},
+        {"dataset": "mnist", "mechanisms": "adv+rad",
+         "metrics": {"acc": (0.96, 0.003), "rad.loss_gap": (0.0, 0.001), "adv.acc": (0.9, 0.01)}},
+        {"dataset": "mnist", "mechanisms": "dp+wm", "params": {"dp.target_epsilon": 10.0},
+         "metrics": {"acc": (0.97, 0.003), "wm.acc": (0.99, 0.01)}},
+        {"dataset": "mnist", "mechanisms": "dp+wm", "params": {"wm.decoupled": True},
+         "metrics": {"acc": (0.95, 0.003), "wm.acc": (0.99, 0.01)}},
+    ]
+    df = make_results(g)
+    df.loc[df["adv.gamma"].notna(), "adv.gamma"] = 0.125
+    return df
+
+
+def test_tables_put_ours_beside_the_paper_and_keep_to_the_paper_setting() -> None:
+    repro = reproduction_tables(_study())
+    t2 = repro.tables["table2"].iloc[0]
+    assert t2["dataset"] == "MNIST"
+    assert t2["WM φ_WM"] == f"1.000 ± 0.000 / {paper.BASELINES['mnist']['wm.wm.acc']:g}"
+    assert t2["DI φ_DI"].endswith("/ < 1e-30") and "(max of 5)" in t2["DI φ_DI"]
+    t4 = repro.tables["table4"].iloc[0]
+    assert t4["+DP φ_WM"].startswith("0.300 ± 0.050 /")  # epsilon 10 and the decoupled variant stay out
+    verdicts = repro.verdicts.set_index("pair")
+    assert verdicts.loc["dp+wm", "ours"] == "conflict" and verdicts.loc["dp+wm", "agree"] == "yes"
+    assert verdicts.loc["adv+rad", "ours"] == "conflict" and verdicts.loc["adv+rad", "agree"] == "yes"
+    assert verdicts.loc["adv+wm", "ours"] == "no conflict" and verdicts.loc["adv+wm", "agree"] == "yes"
+    assert verdicts.loc["dp+rad", "ours"] == "no data" and verdicts.loc["dp+rad", "agree"] == "no"
+    assert repro.agreement.startswith("3 of 6 cells agree")
+    sweep = repro.tables["sweep_dp_wm"]
+    assert sorted(sweep["dp.target_epsilon"]) == [3.0, 10.0]
+    relaxed = repro.tables["decoupled"].set_index("pair").loc["dp+wm"]
+    assert relaxed["relaxed protection"].startswith("0.990") and relaxed["coupled protection"].startswith("0.300")
+
+
+def test_paper_setting_keeps_rows_without_the_knob() -> None:
+    df = _study()
+    kept = paper_setting(df)
+    assert set(kept["mechanisms"]) == {"none", "dp", "adv", "wm", "rad", "di", "dp+wm", "adv+wm", "adv+rad"}
+    assert (kept.loc[kept["mechanisms"] == "dp+wm", "dp.target_epsilon"] == 3.0).all()
+
+
+def test_format_p_and_wall_hours() -> None:
+    assert format_p(0.0) == "< 1e-300" and format_p(0.03) == "0.03" and format_p(1.2e-31) == "1.2e-31"
+    t = pd.Timestamp("2026-01-01T00:00:00Z")
+    rows = pd.DataFrame({"start_time": [t, t + pd.Timedelta(minutes=30), t + pd.Timedelta(hours=5)],
+                         "end_time": [t + pd.Timedelta(hours=1), t + pd.Timedelta(hours=2), t + pd.Timedelta(hours=6)]})
+    assert wall_hours(rows) == pytest.approx(3.0)  # 0-2 h merged, then 5-6 h; the idle gap is left out
+
+
+def test_document_fills_every_placeholder_and_refuses_unknown_ones(tmp_path: Path) -> None:
+    template = tmp_path / "in.md"
+    template.write_text("# R\n{{agreement}}\n\n{{ table2 }}\n\n{{verdicts}}\n")
+    out = write_document(_study(), template, tmp_path / "out.md")
+    text = out.read_text()
+    assert "{{" not in text and "3 of 6 cells agree" in text and "| MNIST |" in text
+    template.write_text("{{table2}} {{table99}}\n")
+    with pytest.raises(Exception, match="unknown placeholder"):
+        write_document(_study(), template, tmp_path / "out2.md")
+    assert not (tmp_path / "out2.md").exists()
+
+
+def test_cli_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = tmp_path / "rows.parquet"
+    _study().to_parquet(rows)
+    assert main([str(rows), "--template", str(tmp_path / "missing.md"), "--out", str(tmp_path / "o.md")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--template: got" in err[0]
+    assert main([str(tmp_path / "nothing"), "--template", str(rows), "--out", str(tmp_path / "o.md")]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
