@@ -7,12 +7,27 @@ Imports neither torch nor ray.
 
 from __future__ import annotations
 
-from analysis.baselines import baseline_stats, match_columns
+from analysis.baselines import (
+    BaselineMatch,
+    baseline_settings,
+    baseline_stats,
+    match_columns,
+    match_config,
+    member_baselines,
+)
 from analysis.conflicts import VERDICTS, ConflictMatrix, conflicts
 from analysis.equivalence import equivalence
 from analysis.errors import AnalysisInputError
 from analysis.load import load
-from analysis.operating_points import OperatingPoints, operating_points
+from analysis.operating_points import (
+    CONFIRM_SUFFIX,
+    OperatingPoints,
+    best_point,
+    confirmation_candidates,
+    operating_points,
+    point_summary,
+    screening_rows,
+)
 from analysis.pareto import (
     Constraints,
     Objectives,
@@ -22,9 +37,19 @@ from analysis.pareto import (
     nondominated,
     pareto_front,
     pareto_mask,
+    pareto_ranks,
 )
-from analysis.plot_data import CurveData, MatrixData, ParetoData, conflict_matrix_data, curve_data, pareto_data
-from analysis.plots import plot_conflicts, plot_curve, plot_pareto
+from analysis.plot_data import (
+    CurveData,
+    MatrixData,
+    ParetoData,
+    conflict_matrix_data,
+    curve_data,
+    pareto_data,
+    pareto_projections,
+)
+from analysis.plots import plot_conflicts, plot_curve, plot_pareto, plot_pareto_projections
+from analysis.recorded import SearchGoal, recorded_goal
 from analysis.report import write_report
 from analysis.schema import METRICS, hyperparameter_columns, metric_columns
 from analysis.stats import Comparison, compare
@@ -32,9 +57,11 @@ from analysis.summary import config_summary
 from analysis.thresholds import Thresholds
 
 __all__ = [
+    "CONFIRM_SUFFIX",
     "METRICS",
     "VERDICTS",
     "AnalysisInputError",
+    "BaselineMatch",
     "Comparison",
     "ConflictMatrix",
     "Constraints",
@@ -43,10 +70,14 @@ __all__ = [
     "Objectives",
     "OperatingPoints",
     "ParetoData",
+    "SearchGoal",
     "Thresholds",
+    "baseline_settings",
     "baseline_stats",
+    "best_point",
     "compare",
     "config_summary",
+    "confirmation_candidates",
     "conflict_matrix_data",
     "conflicts",
     "curve_data",
@@ -57,14 +88,22 @@ __all__ = [
     "load",
     "losses",
     "match_columns",
+    "match_config",
+    "member_baselines",
     "metric_columns",
     "nondominated",
     "operating_points",
     "pareto_data",
     "pareto_front",
     "pareto_mask",
+    "pareto_projections",
+    "pareto_ranks",
     "plot_conflicts",
     "plot_curve",
     "plot_pareto",
+    "plot_pareto_projections",
+    "point_summary",
+    "recorded_goal",
+    "screening_rows",
     "write_report",
 ]

@@ -140,6 +140,12 @@ def _note(group: pd.DataFrame, counts: dict[str, int]) -> str:
     missing = sorted({part.split("'")[1] for part in parts if "no matching" in part})
     if missing:
         notes.append("no matching baseline for " + ", ".join(missing))
+    screening = int(group["reasons"].str.contains("screening only", regex=False).sum())
+    if screening:
+        notes.append(
+            f"{screening} config(s) screening only (no exact baseline at their settings: "
+            "confirm them, `explorer confirm`)"
+        )
     weak = sorted({part.split(" alone")[0] for part in parts if " alone misses" in part})
     if weak:
         notes.append(f"{', '.join(weak)} alone also misses its threshold here (a weak mechanism, not only a conflict)")

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from analysis.baselines import baseline_stats, match_columns
+from analysis.baselines import match_columns, member_baselines
 from analysis.schema import dataset_order, members
 from analysis.stats import drop_tests, one_sample_p
 from analysis.summary import ok_rows
@@ -25,6 +25,8 @@ COLUMNS: tuple[str, ...] = (
     "config_id",
     "metric",
     "baseline",
+    "baseline_match",
+    "baseline_settings",
     "role",
     "test",
     "scale",
@@ -112,9 +114,8 @@ def _drop_rows(configs: pd.DataFrame, rows: pd.DataFrame, th: Thresholds) -> pd.
             if mech == "none"
             else configs[configs["mechanisms"].map(lambda v, m=mech: m in members(v)).to_numpy(dtype=bool)]
         )
-        keys = match_columns(rows, mech)
-        base = baseline_stats(rows, mech, metrics)
-        merged = chosen.merge(base, how="left", on=keys, suffixes=("", ":base"))
+        base = member_baselines(chosen, rows, mech, metrics)
+        merged = pd.concat([chosen, base.add_suffix(":base", axis=1)], axis=1)
         for metric in metrics:
             relevant = metric == "acc" or DROP_METRICS[metric][0] == mech
             if not relevant or (mech == "none" and metric != "acc"):
@@ -130,6 +131,8 @@ def _drop_rows(configs: pd.DataFrame, rows: pd.DataFrame, th: Thresholds) -> pd.
         threshold=out["threshold"].to_numpy(dtype=float),
     )
     out = out.assign(**tests, test="welch+tost", scale="linear", margin=out["threshold"] + out["difference"])
+    screening = (out["baseline_match"] == "nearest").to_numpy()
+    out.loc[screening, ["welch_p", "tost_p", "p_conflict", "p_no_conflict"]] = np.nan  # not the same settings
     out["verdict"], out["reason"] = _drop_verdicts(out, th.alpha)
     return out
 
@@ -148,12 +151,14 @@ def _frame(merged: pd.DataFrame, metric: str, mech: str, threshold: float, role:
             "config_id": merged["config_id"],
             "metric": metric,
             "baseline": mech,
+            "baseline_match": merged["match:base"],
+            "baseline_settings": merged["baseline_settings:base"],
             "role": role,
             "n": col("n").fillna(0).astype(int),
             "mean": col("mean"),
             "std": col("std"),
             "n_baseline": n_base.astype(int),
-            "baseline_configs": merged["n_configs"].fillna(0).astype(int) if "n_configs" in merged else 0,
+            "baseline_configs": merged["n_configs:base"].fillna(0).astype(int),
             "mean_baseline": col("mean", ":base"),
             "std_baseline": col("std", ":base"),
             "difference": col("mean") - col("mean", ":base"),
@@ -187,6 +192,12 @@ def _drop_verdicts(out: pd.DataFrame, alpha: float) -> tuple[list[str], list[str
             verdict, reason = "inconclusive", f"{row.metric}: no matching '{row.baseline}' baseline"
         elif row.n_baseline == 0:
             verdict, reason = "inconclusive", f"{row.metric}: the '{row.baseline}' baseline has no values"
+        elif row.baseline_match == "nearest":
+            verdict = "inconclusive"
+            reason = (
+                f"{row.metric}: screening only, no '{row.baseline}' baseline at these settings "
+                f"(nearest: {row.baseline_settings}; drop {shown} vs {row.threshold:g})"
+            )
         elif row.n < 2 or row.n_baseline < 2:
             verdict, reason = "inconclusive", f"{row.metric}: n={row.n} vs baseline n={row.n_baseline}, need >= 2 each"
         elif drop > row.threshold and row.p_conflict < alpha:
@@ -231,12 +242,7 @@ def _absolute_rows(configs: pd.DataFrame, rows: pd.DataFrame, th: Thresholds) ->
             continue
         n, mean, std = (_stat(chosen, kind, column) for kind in ("n", "mean", "std"))
         n = n.fillna(0).astype(int)
-        base = chosen.merge(
-            baseline_stats(rows, mech, [column] if column in rows.columns else []),
-            how="left",
-            on=match_columns(rows, mech),
-            suffixes=("", ":base"),
-        )
+        base = member_baselines(chosen, rows, mech, [column]).add_suffix(":base", axis=1)
         base_n = _stat(base, "n", f"{column}:base")
         good_side = "less" if bad_side == "greater" else "greater"
         frame = pd.DataFrame(
@@ -247,6 +253,8 @@ def _absolute_rows(configs: pd.DataFrame, rows: pd.DataFrame, th: Thresholds) ->
                 "config_id": chosen["config_id"],
                 "metric": metric,
                 "baseline": mech,
+                "baseline_match": base["match:base"].to_numpy(),
+                "baseline_settings": base["baseline_settings:base"].to_numpy(),
                 "role": "verdict",
                 "test": "one-sample t",
                 "scale": scale,
@@ -254,7 +262,7 @@ def _absolute_rows(configs: pd.DataFrame, rows: pd.DataFrame, th: Thresholds) ->
                 "mean": mean,
                 "std": std,
                 "n_baseline": base_n.fillna(0).astype(int).to_numpy(),
-                "baseline_configs": base["n_configs"].fillna(0).astype(int).to_numpy() if "n_configs" in base else 0,
+                "baseline_configs": base["n_configs:base"].fillna(0).astype(int).to_numpy(),
                 "mean_baseline": _stat(base, "mean", f"{column}:base").to_numpy(),
                 "std_baseline": _stat(base, "std", f"{column}:base").to_numpy(),
                 "difference": mean - bound,
@@ -297,7 +305,8 @@ def _absolute_verdicts(frame: pd.DataFrame, bad_side: str, alpha: float) -> tupl
             )
         base_bad = row.mean_baseline > row.threshold if bad_side == "greater" else row.mean_baseline < row.threshold
         if row.n_baseline and base_bad:
-            reason += f"; {row.baseline} alone misses it too (mean {row.mean_baseline:.3g})"
+            where = f", nearest settings {row.baseline_settings}" if row.baseline_match == "nearest" else ""
+            reason += f"; {row.baseline} alone misses it too (mean {row.mean_baseline:.3g}{where})"
         verdicts.append(verdict)
         reasons.append(reason)
     return verdicts, reasons

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 from analysis.errors import AnalysisInputError
 from analysis.schema import METRICS
 
-__all__ = ["EXPECTED", "REQUIRED_COLUMNS", "ResultsPath", "check_columns", "load"]
+__all__ = ["EXPECTED", "REQUIRED_COLUMNS", "ResultsPath", "check_columns", "filesystem", "load"]
 
 ResultsPath = str | os.PathLike[str]
 EXPECTED = "expected a Parquet file or a directory of *.parquet files"
@@ -49,7 +49,7 @@ def load(source: ResultsPath | Sequence[ResultsPath], /, **filters: object) -> p
 
 
 def _read_source(text: str) -> tuple[pd.DataFrame, list[str]]:
-    fs, path = _filesystem(text)
+    fs, path = filesystem(text)
     info = fs.get_file_info(path)
     if info.type == pafs.FileType.NotFound:
         raise AnalysisInputError(f"results path {text!r} not found: {EXPECTED}")
@@ -76,7 +76,8 @@ def _read_source(text: str) -> tuple[pd.DataFrame, list[str]]:
     return check_columns(_concat(tables), f"results path {text!r}"), skipped
 
 
-def _filesystem(text: str) -> tuple[pafs.FileSystem, str]:
+def filesystem(text: str) -> tuple[pafs.FileSystem, str]:
+    """The pyarrow filesystem and path of a local path or a URI (`file://`, `s3://`, `gs://`)."""
     if "://" not in text:
         return pafs.LocalFileSystem(), os.path.abspath(os.path.expanduser(text))
     try:

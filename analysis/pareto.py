@@ -20,6 +20,7 @@ __all__ = [
     "nondominated",
     "pareto_front",
     "pareto_mask",
+    "pareto_ranks",
 ]
 
 Objectives = Mapping[str, str]
@@ -93,6 +94,20 @@ def pareto_mask(df: pd.DataFrame, objectives: Objectives, constraints: Constrain
     rows = np.flatnonzero(usable)
     mask[rows[nondominated(loss[rows])]] = True
     return pd.Series(mask, index=df.index, name="on_front")
+
+
+def pareto_ranks(df: pd.DataFrame, objectives: Objectives, constraints: Constraints | None = None) -> pd.Series:
+    """Non-dominated sorting: 1 for the front of the feasible rows, 2 for the front of what is left, and
+    so on; NaN for infeasible rows and rows with a missing objective."""
+    loss = losses(df, objectives)
+    left = np.flatnonzero(feasible_mask(df, constraints).to_numpy() & ~np.isnan(loss).any(axis=1))
+    ranks = np.full(len(df), np.nan)
+    rank = 1
+    while left.size:
+        front = nondominated(loss[left])
+        ranks[left[front]] = rank
+        left, rank = left[~front], rank + 1
+    return pd.Series(ranks, index=df.index, name="pareto_rank")
 
 
 def pareto_front(df: pd.DataFrame, objectives: Objectives, constraints: Constraints | None = None) -> pd.DataFrame:

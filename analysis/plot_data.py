@@ -10,16 +10,18 @@ import pandas as pd
 
 from analysis.conflicts import ConflictMatrix
 from analysis.pareto import Constraints, Objectives, feasible_mask, pareto_mask
-from analysis.schema import hyperparameter_columns, label, members
+from analysis.schema import ENVIRONMENT, hyperparameter_columns, label, members
 from analysis.summary import ok_rows
 
 __all__ = [
+    "MAX_SERIES",
     "CurveData",
     "MatrixData",
     "ParetoData",
     "conflict_matrix_data",
     "curve_data",
     "pareto_data",
+    "pareto_projections",
     "swept_parameters",
 ]
 
@@ -32,7 +34,7 @@ class ParetoData:
     """Configs of one setting in the plane of two objectives, with feasibility and the front marked.
 
     points: config_id, mechanisms, x, y, feasible, on_front, reference (a baseline config drawn for
-    comparison, not a candidate). front: the on-front points sorted by x. region: constraints on x or y.
+    comparison, not a candidate), evidence (confirmed, screening or empty). front: the on-front points sorted by x. region: constraints on x or y.
     """
 
     title: str
@@ -49,9 +51,13 @@ class ParetoData:
 
 @dataclass(frozen=True)
 class CurveData:
-    """A metric against a hyperparameter: one line per (dataset, model, mechanisms); mean +- std over seeds.
+    """A metric against a hyperparameter: one series per (dataset, model, mechanisms) and combination of the
+    other hyperparameters that vary; mean +- std over seeds.
 
-    table: dataset, model, mechanisms, value, n, mean, std (one row per line and hyperparameter value).
+    table: dataset, model, mechanisms, series (its label), config_id, value, n, mean, std: one row per
+    series and hyperparameter value (`joined`: drawn as lines) or, where another varying knob was sampled
+    (too many values to make series of), one row per config (drawn as points, not joined).
+    varying: the other hyperparameters that vary (the series keys, then the sampled ones).
     """
 
     title: str
@@ -62,6 +68,8 @@ class CurveData:
     log_x: bool
     log_y: bool
     table: pd.DataFrame
+    joined: bool = True
+    varying: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -83,27 +91,32 @@ def pareto_data(
     reference: pd.DataFrame | None = None,
     constraints: Constraints | None = None,
     title: str = "Pareto front",
+    axes: tuple[str, str] | None = None,
 ) -> ParetoData:
     """Plot data for configs (one row per config, e.g. from `config_summary`) and >= 2 objectives.
 
-    The front uses every objective; the plot shows the first two. `feasible` (one bool per config,
-    default: all) is combined with `constraints`. `reference` configs are drawn greyed, off the front.
+    The front uses every objective; the plot shows `axes` (default: the first two objectives). `feasible`
+    (one bool per config, default: all) is combined with `constraints`. `reference` configs are drawn
+    greyed, off the front. A config's `evidence` column (confirmed or screening), when present, is kept.
     """
     names = list(objectives)
     if len(names) < 2:
         raise ValueError(f"a Pareto plot needs two objectives, got {names}")
+    x, y = axes or (names[0], names[1])
     ok = feasible.to_numpy(dtype=bool) if feasible is not None else np.ones(len(configs), dtype=bool)
     feasible_all = ok & feasible_mask(configs, constraints).to_numpy()
     front = pareto_mask(configs, objectives, lambda _: feasible_all)
+    evidence = configs["evidence"].to_numpy() if "evidence" in configs.columns else np.full(len(configs), "")
     points = pd.DataFrame(
         {
             "config_id": configs["config_id"].to_numpy(),
             "mechanisms": configs["mechanisms"].to_numpy(),
-            "x": configs[names[0]].to_numpy(dtype=float),
-            "y": configs[names[1]].to_numpy(dtype=float),
+            "x": configs[x].to_numpy(dtype=float),
+            "y": configs[y].to_numpy(dtype=float),
             "feasible": feasible_all,
             "on_front": front.to_numpy(),
             "reference": False,
+            "evidence": evidence,
         }
     )
     if reference is not None and len(reference):
@@ -111,24 +124,29 @@ def pareto_data(
             {
                 "config_id": reference["config_id"].to_numpy(),
                 "mechanisms": reference["mechanisms"].to_numpy(),
-                "x": reference[names[0]].to_numpy(dtype=float),
-                "y": reference[names[1]].to_numpy(dtype=float),
+                "x": pd.to_numeric(reference[x], errors="coerce").to_numpy(dtype=float)
+                if x in reference
+                else np.nan,
+                "y": pd.to_numeric(reference[y], errors="coerce").to_numpy(dtype=float)
+                if y in reference
+                else np.nan,
                 "feasible": False,
                 "on_front": False,
                 "reference": True,
+                "evidence": "",
             }
         )
         points = pd.concat([points, ref], ignore_index=True)
-    region = {k: v for k, v in (constraints or {}).items() if k in names[:2]} if not callable(constraints) else {}
-    region = {("x" if k == names[0] else "y"): v for k, v in region.items()}
+    region = {k: v for k, v in (constraints or {}).items() if k in (x, y)} if not callable(constraints) else {}
+    region = {("x" if k == x else "y"): v for k, v in region.items()}
     on_front = points[points["on_front"]].sort_values(["x", "y"], kind="stable").reset_index(drop=True)
     return ParetoData(
         title=title,
-        x=names[0],
-        y=names[1],
-        x_label=label(names[0]),
-        y_label=label(names[1]),
-        senses=(objectives[names[0]], objectives[names[1]]),
+        x=x,
+        y=y,
+        x_label=label(x),
+        y_label=label(y),
+        senses=(objectives[x], objectives[y]),
         points=points,
         front=on_front,
         region=region,
@@ -136,11 +154,29 @@ def pareto_data(
     )
 
 
-def curve_data(df: pd.DataFrame, metric: str, parameter: str, *, mechanisms: list[str] | None = None) -> CurveData:
-    """Mean and standard deviation over the ok rows of `metric` at each value of `parameter`, per line.
+def pareto_projections(configs: pd.DataFrame, objectives: Objectives, **kwargs: object) -> list[ParetoData]:
+    """`pareto_data` for every pair of objectives (one pair for two objectives, three for three, ...):
+    the front and feasibility use all objectives, each projection shows two of them."""
+    names = list(objectives)
+    return [
+        pareto_data(configs, objectives, axes=(a, b), **kwargs)  # type: ignore[arg-type]
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
+    ]
 
-    Rows at the same parameter value are pooled whatever their other hyperparameters (the title says so
-    when other hyperparameters of those rows vary)."""
+
+MAX_SERIES = 10
+"""More series than this in one curve plot: draw points per config, coloured by dataset and combination."""
+_SAMPLED_VALUES = 6  # a numeric knob with more distinct values than this in a group was sampled, not listed
+
+
+def curve_data(df: pd.DataFrame, metric: str, parameter: str, *, mechanisms: list[str] | None = None) -> CurveData:
+    """Mean and standard deviation over the ok rows of `metric` at each value of `parameter`, per series.
+
+    Rows are never pooled over unlike configs: each combination of the other hyperparameters that vary
+    within a (dataset, model, mechanisms) group is its own series (e.g. `wm.decoupled=True` apart from
+    `False`). Where one of them was sampled (more than a few numeric values), every config is its own
+    point, coloured by its series of the listed knobs, and points are not joined."""
     rows = ok_rows(df)
     rows = (
         rows[rows[parameter].notna() & rows[metric].notna()]
@@ -150,19 +186,29 @@ def curve_data(df: pd.DataFrame, metric: str, parameter: str, *, mechanisms: lis
     if mechanisms is not None:
         rows = rows[rows["mechanisms"].isin(mechanisms)]
     keys = [c for c in ("dataset", "model", "mechanisms") if c in rows.columns]
+    listed, sampled = _other_varying(rows, parameter, keys)
+    if len(_series_keys(rows, keys, listed)) > MAX_SERIES:
+        sampled, listed = [*listed, *sampled], []
+    joined = not sampled
+    rows = rows.assign(series=_series_labels(rows, keys, listed))
+    by = [*keys, "series", parameter] if joined else [*keys, "series", "config_id", parameter]
     table = (
-        rows.groupby([*keys, parameter], dropna=False, sort=True)[metric]
+        rows.groupby(by, dropna=False, sort=True)[metric]
         .agg(n="count", mean="mean", std="std")
         .reset_index()
         .rename(columns={parameter: "value"})
     )
+    if "config_id" not in table.columns:
+        firsts = rows.groupby(by, dropna=False, sort=True)["config_id"].first().to_numpy()
+        table.insert(table.columns.get_loc("value"), "config_id", firsts)
     values = pd.to_numeric(table["value"], errors="coerce")
     positive = values[values > 0]
     log_x = bool(len(positive) == len(values) and len(values) and positive.max() / positive.min() >= 20)
-    pooled = _other_varying(rows, parameter)
     title = f"{label(metric).split(' (')[0]} vs {label(parameter).split(' (')[0]}"
-    if pooled:
-        title += f"\n(pooled over {', '.join(pooled[:3])}{', ...' if len(pooled) > 3 else ''})"
+    if listed:
+        title += f"\n(one series per {_names(listed)})"
+    if sampled:
+        title += f"\n(one point per config, not joined; sampled: {_names(sampled)})"
     return CurveData(
         title=title,
         metric=metric,
@@ -172,18 +218,53 @@ def curve_data(df: pd.DataFrame, metric: str, parameter: str, *, mechanisms: lis
         log_x=log_x,
         log_y=metric in _LOG_METRICS,
         table=table,
+        joined=joined,
+        varying=(*listed, *sampled),
     )
 
 
-def _other_varying(rows: pd.DataFrame, parameter: str) -> list[str]:
-    out = []
+def _names(columns: list[str]) -> str:
+    return ", ".join(columns[:3]) + (", ..." if len(columns) > 3 else "")
+
+
+def _other_varying(rows: pd.DataFrame, parameter: str, keys: list[str]) -> tuple[list[str], list[str]]:
+    """(listed, sampled): the other hyperparameters that take several values within a group of `keys`;
+    sampled ones are numeric with more than a few values."""
+    listed: list[str] = []
+    sampled: list[str] = []
+    if rows.empty:
+        return listed, sampled
     for column in hyperparameter_columns(rows):
-        if column == parameter:
+        if column == parameter or column in ENVIRONMENT:
             continue
-        varies = rows.groupby(["dataset", "mechanisms", parameter], dropna=False)[column].nunique().max()
-        if varies is not None and varies > 1:
-            out.append(column)
-    return out
+        counts = rows.groupby(keys, dropna=False)[column].nunique(dropna=False) if keys else None
+        most = int(counts.max()) if counts is not None and len(counts) else 0
+        if most <= 1:
+            continue
+        numeric = pd.api.types.is_numeric_dtype(rows[column]) and not pd.api.types.is_bool_dtype(rows[column])
+        (sampled if numeric and most > _SAMPLED_VALUES else listed).append(column)
+    return listed, sampled
+
+
+def _series_keys(rows: pd.DataFrame, keys: list[str], listed: list[str]) -> pd.DataFrame:
+    return rows[[*keys, *listed]].astype(str).drop_duplicates()
+
+
+def _series_labels(rows: pd.DataFrame, keys: list[str], listed: list[str]) -> list[str]:
+    several_models = "model" in rows.columns and rows.groupby("dataset")["model"].nunique().max() > 1
+    shown = [k for k in keys if k != "model" or several_models]
+    labels = []
+    for record in rows[[*shown, *listed]].to_dict("records"):
+        parts = [str(record[k]) for k in shown]
+        parts += [f"{k}={_short(record[k])}" for k in listed if record[k] is not None and not pd.isna(record[k])]
+        labels.append(" · ".join(parts))
+    return labels
+
+
+def _short(value: object) -> str:
+    if isinstance(value, float) and not pd.isna(value):
+        return f"{value:g}"
+    return str(value)
 
 
 def swept_parameters(df: pd.DataFrame) -> list[tuple[str, str]]:

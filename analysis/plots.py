@@ -7,7 +7,9 @@ No pyplot and no global backend switch: each function returns a `matplotlib.figu
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from itertools import cycle
+from typing import Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -19,7 +21,7 @@ from matplotlib.patches import Patch
 from analysis.plot_data import CurveData, MatrixData, ParetoData
 from analysis.schema import dataset_order
 
-__all__ = ["VERDICT_COLOURS", "plot_conflicts", "plot_curve", "plot_pareto", "save"]
+__all__ = ["VERDICT_COLOURS", "plot_conflicts", "plot_curve", "plot_pareto", "plot_pareto_projections", "save"]
 
 VERDICT_COLOURS: dict[str, str] = {
     "conflict": "#d9534f",
@@ -39,17 +41,37 @@ def _figure(width: float, height: float) -> Figure:
 
 
 def plot_pareto(data: ParetoData) -> Figure:
-    """Configs as points (hollow: infeasible, grey x: reference baselines), the feasible front ringed,
-    and the region allowed by constraints on the plotted axes shaded."""
+    """Configs as points (hollow: infeasible, grey x: reference baselines, diamonds: confirmed), the
+    feasible front ringed, and the region allowed by constraints on the plotted axes shaded."""
     fig = _figure(7.5, 5.2)
-    ax = fig.add_subplot()
+    _draw_pareto(fig.add_subplot(), data)
+    return fig
+
+
+def plot_pareto_projections(panels: Sequence[ParetoData], title: str = "") -> Figure:
+    """The pairwise projections of one front (`plot_data.pareto_projections`) side by side, three per row."""
+    columns = min(3, len(panels))
+    rows = -(-len(panels) // columns)
+    fig = _figure(5.2 * columns, 4.6 * rows)
+    for i, data in enumerate(panels):
+        _draw_pareto(fig.add_subplot(rows, columns, i + 1), data, legend=i == 0, title=f"{data.y} vs {data.x}")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def _draw_pareto(ax: Any, data: ParetoData, *, legend: bool = True, title: str | None = None) -> None:
     candidates = data.points[~data.points["reference"]]
+    confirmed = candidates["evidence"] == "confirmed"
     for (mechs, group), colour in zip(candidates.groupby("mechanisms", sort=True), cycle(_PALETTE)):
-        good = group[group["feasible"]]
-        bad = group[~group["feasible"]]
-        ax.scatter(good["x"], good["y"], color=colour, s=36, label=f"{mechs}")
-        ax.scatter(bad["x"], bad["y"], facecolors="none", edgecolors=colour, s=36)
-    reference = data.points[data.points["reference"]]
+        for kind, marker, size in (("screening", "o", 30), ("confirmed", "D", 60)):
+            part = group[(confirmed[group.index] == (kind == "confirmed")).to_numpy()]
+            good, bad = part[part["feasible"]], part[~part["feasible"]]
+            name = f"{mechs}" + (" (confirmed)" if kind == "confirmed" else "")
+            ax.scatter(good["x"], good["y"], color=colour, marker=marker, s=size, label=name if len(good) else None)
+            ax.scatter(bad["x"], bad["y"], facecolors="none", edgecolors=colour, marker=marker, s=size,
+                       label=name if len(bad) and not len(good) else None)
+    reference = data.points[data.points["reference"]].dropna(subset=["x", "y"])
     if len(reference):
         ax.scatter(reference["x"], reference["y"], marker="x", color="#888888", s=36, label="baselines (reference)")
     _shade(ax, data)
@@ -57,20 +79,21 @@ def plot_pareto(data: ParetoData) -> Figure:
     if (~candidates["feasible"]).any():
         handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor="none", markeredgecolor="#444444"))
         labels.append("infeasible (hollow)")
-    if len(data.front):
+    front = data.front.dropna(subset=["x", "y"])
+    if len(front):
         if data.n_objectives == 2:
-            ax.plot(data.front["x"], data.front["y"], linestyle="--", color="black", linewidth=1)
-        ax.scatter(data.front["x"], data.front["y"], s=150, facecolors="none", edgecolors="black", linewidths=1.5)
+            ax.plot(front["x"], front["y"], linestyle="--", color="black", linewidth=1)
+        ax.scatter(front["x"], front["y"], s=150, facecolors="none", edgecolors="black", linewidths=1.5)
         handles.append(Line2D([], [], marker="o", markersize=11, linestyle="--", color="black", markerfacecolor="none"))
         labels.append(
-            "Pareto front (feasible)" + ("" if data.n_objectives == 2 else f", {data.n_objectives} objectives")
+            "Pareto front (feasible)" + ("" if data.n_objectives == 2 else f", all {data.n_objectives} objectives")
         )
-    ax.set_title(data.title)
-    ax.set_xlabel(f"{data.x_label}, {'higher' if data.senses[0] == 'max' else 'lower'} is better")
-    ax.set_ylabel(f"{data.y_label}, {'higher' if data.senses[1] == 'max' else 'lower'} is better")
+    ax.set_title(title or data.title, fontsize=10)
+    ax.set_xlabel(f"{data.x_label}, {'higher' if data.senses[0] == 'max' else 'lower'} is better", fontsize=9)
+    ax.set_ylabel(f"{data.y_label}, {'higher' if data.senses[1] == 'max' else 'lower'} is better", fontsize=9)
     ax.grid(alpha=0.3)
-    ax.legend(handles, labels, fontsize=8, loc="best")
-    return fig
+    if legend:
+        ax.legend(handles, labels, fontsize=8, loc="best")
 
 
 def _shade(ax: object, data: ParetoData) -> None:
@@ -87,30 +110,26 @@ def _shade(ax: object, data: ParetoData) -> None:
 
 
 def plot_curve(data: CurveData) -> Figure:
-    """One line with error bars (one standard deviation over seeds) per dataset and combination."""
+    """One series with error bars (one standard deviation over seeds) per dataset, combination and
+    combination of the other varying knobs; points of sampled configs are drawn apart, not joined."""
     fig = _figure(7.5, 5.0)
     ax = fig.add_subplot()
     table = data.table
-    several_models = table.groupby("dataset")["model"].nunique().max() > 1 if "model" in table else False
-    keys = [c for c in ("dataset", "model", "mechanisms") if c in table.columns]
     groups = sorted(
-        table.groupby(keys, sort=True),
-        key=lambda kv: dataset_order(str(kv[0][0] if isinstance(kv[0], tuple) else kv[0])),
+        table.groupby("series", sort=True),
+        key=lambda kv: (dataset_order(str(kv[1]["dataset"].iloc[0])) if "dataset" in kv[1] else (0, ""), kv[0]),
     )
-    for key, group in groups:
-        key = key if isinstance(key, tuple) else (key,)
-        parts = dict(zip(keys, key))
-        name = f"{parts.get('dataset')} · {parts.get('mechanisms')}" + (
-            f" · {parts.get('model')}" if several_models else ""
-        )
+    for (name, group), colour in zip(groups, cycle(_PALETTE)):
         group = group.sort_values("value")
         ax.errorbar(
             group["value"].astype(float),
             group["mean"],
             yerr=group["std"].fillna(0.0),
             marker="o",
+            linestyle="-" if data.joined else "none",
             capsize=3,
-            label=name,
+            color=colour,
+            label=str(name),
         )
     if data.log_x:
         ax.set_xscale("log")
@@ -122,11 +141,12 @@ def plot_curve(data: CurveData) -> Figure:
         ax.set_yscale("log")
     if data.metric in _FRACTIONS:
         ax.set_ylim(-0.02, 1.02)
-    ax.set_title(data.title)
+    ax.set_title(data.title, fontsize=10)
     ax.set_xlabel(data.x_label)
     ax.set_ylabel(data.y_label + " (mean ± std over seeds)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="best", title="dataset · mechanisms", title_fontsize=8)
+    ax.legend(fontsize=8, loc="best", title="dataset · mechanisms" + (" · knobs" if data.varying else ""),
+              title_fontsize=8)
     return fig
 
 

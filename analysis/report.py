@@ -24,10 +24,11 @@ from analysis.document import Block, Heading, Image, Items, Table, Text, to_html
 from analysis.equivalence import equivalence
 from analysis.errors import AnalysisInputError
 from analysis.load import ResultsPath, check_columns, load
-from analysis.operating_points import OperatingPoints, operating_points
+from analysis.operating_points import OperatingPoints, best_point, operating_points, point_summary
 from analysis.pareto import Constraints, Objectives, pareto_mask
-from analysis.plot_data import conflict_matrix_data, curve_data, pareto_data, swept_parameters
-from analysis.plots import plot_conflicts, plot_curve, plot_pareto, save
+from analysis.plot_data import conflict_matrix_data, curve_data, pareto_data, pareto_projections, swept_parameters
+from analysis.plots import plot_conflicts, plot_curve, plot_pareto, plot_pareto_projections, save
+from analysis.recorded import SearchGoal, recorded_goal
 from analysis.schema import dataset_order, members
 from analysis.summary import config_summary
 from analysis.thresholds import Thresholds
@@ -52,20 +53,32 @@ def write_report(
     *,
     objectives: Objectives | None = None,
     constraints: Constraints | None = None,
+    recorded: bool = True,
 ) -> dict[str, Path]:
     """Write report.md, report.html (self-contained), conflicts.csv, pareto.csv, equivalence.csv,
     operating_points.csv and the PNG figures into `out_dir`; return {file name: path}.
 
-    `results` is a DataFrame or what `load` accepts. Works on partial results (a running search),
-    errored rows and combinations without baselines (the report says so).
+    `results` is a DataFrame or what `load` accepts. Objectives, thresholds and constraints left as None
+    come from the search recorded beside the results (`OUT/spaces/*.json`, when `recorded`), else the
+    defaults. Works on partial results (a running search), errored rows and combinations without
+    baselines (the report says so).
     """
     df = results if isinstance(results, pd.DataFrame) else load(results)
     source = "a DataFrame" if isinstance(results, pd.DataFrame) else _source_text(results)
     if isinstance(results, pd.DataFrame):
         check_columns(df, "the DataFrame")
+    goal, notes = (None, []) if isinstance(results, pd.DataFrame) or not recorded else recorded_goal(results)
+    given = {"objectives": objectives is not None, "thresholds": thresholds is not None,
+             "constraints": constraints is not None}
+    if objectives is None and goal is not None:
+        objectives = goal.objectives
     if objectives is None:  # the defaults that the results have
         objectives = {k: v for k, v in DEFAULT_OBJECTIVES.items() if k in df.columns} or dict(DEFAULT_OBJECTIVES)
     objectives = dict(objectives)
+    if thresholds is None and goal is not None:
+        thresholds = goal.thresholds
+    if constraints is None and goal is not None:
+        constraints = goal.constraints or None
     missing = [c for c in objectives if c not in df.columns]
     if missing:
         raise AnalysisInputError(
@@ -78,10 +91,21 @@ def write_report(
     os.umask(umask)
     staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; the report directory should not be
     try:
-        names = _build(df, staging, thresholds or Thresholds(), objectives, constraints, source)
+        origin = _goal_text(goal, given, notes)
+        names = _build(df, staging, thresholds or Thresholds(), objectives, constraints, source, origin)
         return _move_into_place(staging, out, names)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _goal_text(goal: SearchGoal | None, given: dict[str, bool], notes: list[str]) -> list[str]:
+    if goal is None:
+        return []
+    used = [k for k, v in given.items() if not v]
+    items = [f"search goal recorded by {goal.name} ({goal.source}): {', '.join(used) or 'nothing'} taken from it"
+             + ("" if all(not v for v in given.values()) else
+                f"; {', '.join(k for k, v in given.items() if v)} from the command line")]
+    return items + [f"note: {n}" for n in (*goal.notes, *notes)]
 
 
 def _source_text(results: ResultsPath | Sequence[ResultsPath]) -> str:
@@ -106,15 +130,19 @@ def _build(
     objectives: dict[str, str],
     constraints: Constraints | None,
     source: str,
+    origin: list[str],
 ) -> list[str]:
     eq = equivalence(df, th)
     matrix = conflicts(df, th, equivalence_table=eq)
     points = operating_points(df, objectives, th, constraints=constraints, equivalence_table=eq)
     front = _pareto_table(points, objectives)
-    blocks: list[Block] = [Heading("Protection-conflict report", 1), *_intro(df, th, objectives, constraints, source)]
+    blocks: list[Block] = [
+        Heading("Protection-conflict report", 1),
+        *_intro(df, th, objectives, constraints, source, origin),
+    ]
     names = ["report.md", "report.html", "conflicts.csv", "pareto.csv", "equivalence.csv", "operating_points.csv"]
+    blocks += _operating_section(points, objectives)
     blocks += _conflict_section(matrix, folder, names)
-    blocks += _operating_section(points)
     blocks += _pareto_section(df, points, front, objectives, constraints, folder, names)
     blocks += _curve_section(df, folder, names)
     matrix.cells.to_csv(folder / "conflicts.csv", index=False)
@@ -127,7 +155,12 @@ def _build(
 
 
 def _intro(
-    df: pd.DataFrame, th: Thresholds, objectives: dict[str, str], constraints: Constraints | None, source: str
+    df: pd.DataFrame,
+    th: Thresholds,
+    objectives: dict[str, str],
+    constraints: Constraints | None,
+    source: str,
+    origin: list[str],
 ) -> list[Block]:
     status = df["status"] if "status" in df.columns else pd.Series("ok", index=df.index)
     ok = int((status == "ok").sum())
@@ -148,6 +181,7 @@ def _intro(
                 else ", ".join(f"{k} {o} {v:g}" for k, (o, v) in constraints.items())
             )
         )
+    items += origin
     skipped = df.attrs.get("skipped_files", [])
     if skipped:
         items.append(f"skipped {len(skipped)} unreadable part file(s), e.g. {skipped[0]}")
@@ -236,11 +270,49 @@ def _conflict_section(matrix: ConflictMatrix, folder: Path, names: list[str]) ->
     return blocks
 
 
-def _operating_section(points: OperatingPoints) -> list[Block]:
-    blocks: list[Block] = [Heading("Operating points"), Text(points.rule)]
-    if points.recommended.empty:
-        return [*blocks, Text("No configuration with ok trials.")]
-    return [*blocks, Table(points.recommended, max_rows=100)]
+def _operating_section(points: OperatingPoints, objectives: dict[str, str]) -> list[Block]:
+    blocks: list[Block] = [Heading("Operating points")]
+    best = best_point(points)
+    if best is None:
+        return [*blocks, Text("No configuration with ok trials."), Text(points.rule)]
+    summary = point_summary(best, objectives)
+    where = f"{best['mechanisms']} on {best['dataset']} / {best['model']}"
+    if best["status"] == "recommended":
+        answer = f"Recommended: {where}: {summary}. Verdict per metric: {best['tests']}."
+    elif best["status"] == "nearest (none passes)":
+        answer = (
+            f"No confirmed operating point passes. The nearest confirmed one: {where}: {summary}. "
+            f"It misses: {best['misses']}."
+        )
+    else:
+        answer = (
+            f"No confirmed operating point yet. The best screening point (unconfirmed: one seed or baselines at "
+            f"other settings) is {where}: {summary}. Confirm it with `explorer confirm OUT`."
+        )
+    blocks += [Text(answer), Heading("Per combination", 3), Table(points.recommended, max_rows=100)]
+    candidates = points.candidates
+    ordered = candidates.sort_values(["dataset", "mechanisms", "pareto_rank", "config_id"], kind="stable")
+    keep = ["dataset", "mechanisms", "config_id", "n_seeds", *objectives, "pareto_rank", "feasible"]
+    confirmed = ordered[ordered["evidence"] == "confirmed"]
+    screening = ordered[ordered["evidence"] != "confirmed"]
+    blocks.append(Heading("Confirmed points", 3))
+    if len(confirmed):
+        blocks += [
+            Text("Each with its verdict per metric (Welch/TOST against baselines at its own settings, p-values)."),
+            Table(confirmed[[*keep, "verdict", "tests", "settings"]], max_rows=40),
+        ]
+    else:
+        blocks.append(Text("None: no configuration has >= 2 seeds and exact baselines yet (`explorer confirm`)."))
+    if len(screening):
+        blocks += [
+            Heading("Screening points (unconfirmed)", 3),
+            Text(
+                "One seed, or baselines at other settings (nearest): their feasibility is an estimate and their "
+                "verdicts are not tests. operating_points.csv holds every candidate."
+            ),
+            Table(screening[[*keep, "baselines", "settings"]], max_rows=40),
+        ]
+    return [*blocks, Text(points.rule)]
 
 
 def _pareto_table(points: OperatingPoints, objectives: dict[str, str]) -> pd.DataFrame:
@@ -267,7 +339,9 @@ def _pareto_section(
         Text(
             "Per dataset and model, over the candidate configurations (means over seeds); "
             "a point is feasible when it passes "
-            "the mean-based conflict checks and the constraints. pareto.csv holds the front."
+            "the mean-based conflict checks and the constraints; diamonds are confirmed points. With three or "
+            "more objectives the front (over all of them) is shown in every pair of objectives. pareto.csv "
+            "holds the front."
         ),
     ]
     if len(objectives) < 2:
@@ -283,20 +357,20 @@ def _pareto_section(
             & (summary["model"] == model)
             & ~summary["config_id"].isin(group["config_id"])
         ]
-        data = pareto_data(
-            group,
-            objectives,
-            feasible=group["feasible"],
-            reference=reference,
-            constraints=constraints,
-            title=f"Pareto front: {dataset} / {model}",
-        )
+        title = f"Pareto front: {dataset} / {model}"
+        kwargs = dict(feasible=group["feasible"], reference=reference, constraints=constraints, title=title)
+        if len(objectives) == 2:
+            figure = plot_pareto(pareto_data(group, objectives, **kwargs))  # type: ignore[arg-type]
+        else:
+            panels = pareto_projections(group, objectives, **kwargs)
+            figure = plot_pareto_projections(panels, f"{title} ({len(objectives)} objectives, pairwise projections)")
         path = folder / f"pareto_{i}_{_slug(dataset)}_{_slug(model)}.png"
-        save(plot_pareto(data), path)
+        save(figure, path)
         names.append(path.name)
         shown = front[(front["dataset"] == dataset) & (front["model"] == model)]
-        keep = [c for c in ("mechanisms", "config_id", "n_seeds", *objectives, "verdict") if c in shown.columns]
-        blocks += [Heading(f"{dataset} / {model}", 3), Image(path, data.title), Table(shown[keep], max_rows=30)]
+        keep = [c for c in ("mechanisms", "config_id", "evidence", "n_seeds", *objectives, "verdict")
+                if c in shown.columns]
+        blocks += [Heading(f"{dataset} / {model}", 3), Image(path, title), Table(shown[keep], max_rows=30)]
     return blocks
 
 
@@ -330,7 +404,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser().parse_args(argv)
         objectives = parse_objectives(args.objectives) if args.objectives is not None else None
-        thresholds = Thresholds.parse([kv for group in args.threshold for kv in group])
+        items = [kv for group in args.threshold for kv in group]
+        goal = recorded_goal(args.results)[0] if items else None
+        thresholds = Thresholds.parse(items, base=goal.thresholds if goal else None) if items else None
         constraints = parse_constraints(args.constraint)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

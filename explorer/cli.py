@@ -1,4 +1,4 @@
-"""The ``explorer`` command: train, validate, search, status, report, reproduction.
+"""The ``explorer`` command: train, validate, search, confirm, status, report, reproduction.
 
 Bad input exits 2 with one line on stderr (``error: KEY: got VALUE, expected ALLOWED``) and writes nothing.
 Heavy imports (torch, ray) happen inside the subcommands that need them.
@@ -182,6 +182,44 @@ def _add_search(sub: Any) -> None:
     p.set_defaults(func=_cmd_search)
 
 
+def _cmd_confirm(args: argparse.Namespace) -> int:
+    checks = (("--top", args.top, 1), ("--seeds", args.seeds, 2), ("--max-concurrent", args.max_concurrent, 1),
+              ("--retries", args.retries, 0))
+    for flag, value, low in checks:
+        if value is not None and value < low:
+            return _fail(f"{flag}: got {value}, expected an integer >= {low}")
+    try:
+        from explorer.tune import SearchOptions, run_confirm
+
+        errors = run_confirm(SearchOptions(space_path="", out=args.out, address=args.address, resume=args.resume,
+                                           max_concurrent=args.max_concurrent, retries=args.retries,
+                                           num_cpus=args.num_cpus, num_gpus=args.num_gpus),
+                             top=args.top, seeds=args.seeds, space_name=args.space)
+    except ConfigError as err:
+        return _fail(str(err))
+    print(f"confirmation finished: results in {args.out} ({errors} errored trials); "
+          f"`explorer report {args.out} --out REPORT` tests the confirmed points", file=sys.stderr)
+    return 0
+
+
+def _add_confirm(sub: Any) -> None:
+    p = sub.add_parser("confirm", help="rerun a search's best candidates with seeds and exact baselines",
+                       description="Confirm the best candidates of the Optuna or random search recorded in OUT: "
+                                   "rerun each under several seeds with every member mechanism alone at the same "
+                                   "settings, so that the report can test them. Only trials missing from OUT run.")
+    p.add_argument("out", help="the search's --out folder or URI")
+    p.add_argument("--top", type=int, help="candidates per tuple (default: the space's search.confirm.top, else 3)")
+    p.add_argument("--seeds", type=int, help="seeds per candidate and baseline (default: search.confirm.seeds, else 3)")
+    p.add_argument("--space", help="which recorded search, when OUT holds several")
+    p.add_argument("--address", help="join a running Ray cluster: auto or HOST:PORT (default: start a local Ray)")
+    p.add_argument("--resume", action="store_true", help="restore the interrupted confirmation's Tune state")
+    p.add_argument("--max-concurrent", type=int, help="trials at a time (default: the space's, else Ray's)")
+    p.add_argument("--retries", type=int, default=1, help="retries of a failing trial from its last checkpoint")
+    p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all)")
+    p.add_argument("--num-gpus", type=float, help="GPUs of the local Ray (default: detected)")
+    p.set_defaults(func=_cmd_confirm)
+
+
 def _cmd_status(args: argparse.Namespace) -> int:
     from explorer.status import main as status_main
 
@@ -214,6 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_train(sub)
     _add_search(sub)
+    _add_confirm(sub)
     p = sub.add_parser("status", help="summarise a running or finished search from its Parquet rows")
     p.add_argument("out", help="the search's --out folder or URI")
     p.set_defaults(func=_cmd_status)

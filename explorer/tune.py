@@ -25,10 +25,12 @@ import ray
 from ray import tune
 from ray.tune.search.optuna import OptunaSearch
 
+from analysis.baselines import match_config
+from analysis.operating_points import best_point, operating_points, point_summary
 from explorer.config import ConfigError, TrialConfig
 from search_spaces.constraints import METRICS
 
-__all__ = ["SearchOptions", "run_search", "ConstrainedOptunaSearch", "rows_uri"]
+__all__ = ["SearchOptions", "run_search", "run_confirm", "ConstrainedOptunaSearch", "rows_uri"]
 
 ROWS_DIR = "rows"
 RAY_DIR = "ray"
@@ -63,9 +65,7 @@ def _limit_resources() -> None:
         torch.cuda.set_per_process_memory_fraction(share)
 
 
-def _trainable(config: dict[str, Any], *, out: str, objectives: Sequence[str] = (),
-               constraints: Any = None, baseline_means: Mapping[str, Mapping[str, float]] | None = None,
-               baseline_ids: Any = None, constraint_names: Sequence[str] = ()) -> None:
+def _trainable(config: dict[str, Any], *, out: str, objectives: Sequence[str] = (), constraints: Any = None) -> None:
     import torch
 
     from explorer.results import build_row, write_rows
@@ -95,13 +95,8 @@ def _trainable(config: dict[str, Any], *, out: str, objectives: Sequence[str] = 
     final = {k: v for k, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     final.update({"epoch": trial_config.train.epochs, "node": row["node"], "node_id": row["node_id"], "status": "ok",
                   "config_id": row["config_id"], "mechanisms": row["mechanisms"]})
-    if constraints is not None and baseline_means is not None:
-        means = {g: baseline_means.get(cid, {}) for g, cid in baseline_ids(trial_config.flat()).items()}
-        try:
-            values = constraints(row, means)
-        except ValueError:  # a baseline mean is missing: this point cannot be shown feasible
-            values = {k: math.inf for k in constraint_names}
-        final.update({f"constraint.{k}": v for k, v in values.items()})
+    if constraints is not None:
+        final.update(constraints(row))
     tune.report(final)
 
 
@@ -200,7 +195,7 @@ class _Progress(tune.Callback):
             best = self.feasible(list(self.done.values()), self.objectives)
         except Exception:  # noqa: BLE001 - progress text must never stop a search
             best = None
-        best_txt = ", ".join(f"{k}={best[k]:.3f}" for k in self.objectives if k in best) if best else "none yet"
+        best_txt = _best_text(best, self.objectives)
         print(f"[explorer] {len(self.done)}/{self.total} done, {len(self.running)} running, "
               f"{len(self.errored)} errored | {elapsed:.0f}s elapsed, ETA {eta} | best feasible: {best_txt}",
               file=sys.stderr, flush=True)
@@ -358,22 +353,95 @@ def _key(flat: Mapping[str, Any]) -> tuple[str, int]:
     return config.config_id(), config.seed
 
 
-def _baseline_means(rows: Any, metrics: Sequence[str]) -> dict[str, dict[str, float]]:
-    if rows is None or len(rows) == 0:
-        return {}
-    ok = rows[rows["status"] == "ok"]
-    cols = [m for m in metrics if m in ok.columns]
-    return {cid: {k: float(v) for k, v in grp[cols].mean().items()} for cid, grp in ok.groupby("config_id")}
+class _Constraints:
+    """The Optuna constraints of a finished trial (``constraint.<name>``, <= 0 feasible) against its
+    baselines as the analysis finds them (`analysis.baselines.match_config`: exact, else the nearest, a
+    screening estimate), and how they matched (``baselines``). Picklable: it travels to the trials."""
+
+    def __init__(self, osp: Any, baseline_rows: Any) -> None:
+        self.osp, self.rows = osp, baseline_rows
+
+    def __call__(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        from explorer.config import parse_mechanisms
+
+        mechs = parse_mechanisms(row.get("mechanisms", ()))
+        groups = sorted({g for c in self.osp.constraints_for(mechs) for g in c.baseline})
+        matches = {g: match_config(row, self.rows, g, list(METRICS)) for g in groups}
+        means = {g: m.means for g, m in matches.items() if m.match != "missing"}
+        try:
+            values = self.osp.constraint_values(row, means)
+        except ValueError:  # a baseline is missing: this point cannot be shown feasible
+            values = {k: math.inf for k in self.osp.constraint_names}
+        labels = [f"{g} {m.label}" for g, m in matches.items() if m.match != "exact"]
+        return {**{f"constraint.{k}": v for k, v in values.items()}, "baselines": ", ".join(labels) or "exact"}
 
 
-def _best_feasible(results: list[dict[str, Any]], objectives: dict[str, str]) -> dict[str, Any] | None:
-    feasible = [r for r in results
-                if all(v <= 0 for k, v in r.items() if k.startswith("constraint.") and isinstance(v, (int, float)))]
-    scored = [r for r in feasible if all(isinstance(r.get(k), (int, float)) and math.isfinite(r[k]) for k in objectives)]
-    if not scored:
+def _no_point(results: list[dict[str, Any]], objectives: dict[str, str]) -> None:
+    return None
+
+
+class _BestPoint:
+    """The progress line's best feasible point: `analysis.best_point` over the rows in OUT so far, the rule
+    and function of the report's recommendation. It reads each finished trial's row once, and recomputes
+    only once five times the last computation's duration has passed (at most a sixth of the driver's time);
+    the line after each phase (`_final_line`) covers every row."""
+
+    def __init__(self, out: str, rows: Any, goal: Any, mechanisms: Sequence[str]) -> None:
+        self.out, self.rows, self.goal, self.mechanisms = out, rows, goal, list(mechanisms)
+        self.seen: set[str] = set()
+        self.last: dict[str, Any] | None = None
+        self.when = self.took = 0.0
+
+    def __call__(self, results: list[dict[str, Any]], objectives: dict[str, str]) -> dict[str, Any] | None:
+        import pandas as pd
+
+        new = [str(r["trial_id"]) for r in results if r.get("trial_id") and str(r["trial_id"]) not in self.seen]
+        if not new or time.monotonic() - self.when < 5 * self.took:
+            return self.last
+        parts = [p for p in (self.rows, *(_read_row(self.out, t) for t in new)) if p is not None and len(p)]
+        self.seen.update(new)
+        self.rows = pd.concat(parts, ignore_index=True) if parts else self.rows
+        self.last = self.best()
+        return self.last
+
+    def best(self) -> dict[str, Any] | None:
+        """The best point of the rows held now, as ``{objective: value, ..., "text": summary}``."""
+        start = time.monotonic()
+        try:
+            if self.rows is None or len(self.rows) == 0:
+                return None
+            rows = self.rows.drop_duplicates(["config_id", "seed"], keep="last")
+            points = operating_points(rows, self.goal.objectives, self.goal.thresholds,
+                                      constraints=self.goal.constraints or None, mechanisms=self.mechanisms)
+            point = best_point(points)
+        finally:
+            self.when, self.took = time.monotonic(), time.monotonic() - start
+        if point is None:
+            return None
+        summary = point_summary(point, self.goal.objectives)
+        passed = point["status"] == "recommended" or (point["evidence"] != "confirmed" and bool(point["feasible"]))
+        text = summary if passed else f"none yet (nearest: {summary}; misses {point['misses']})"
+        return {**{k: point[k] for k in self.goal.objectives}, "text": text}
+
+
+def _read_row(out: str, trial_id: str) -> Any:
+    from explorer.results import resolve
+
+    import pyarrow.parquet as pq
+
+    fs, path = resolve(rows_uri(out, trial_id))
+    try:
+        return pq.read_table(path, filesystem=fs).to_pandas()
+    except (OSError, ValueError):
         return None
-    first, mode = next(iter(objectives.items()))
-    return (max if mode == "max" else min)(scored, key=lambda r: r[first])
+
+
+def _best_text(best: dict[str, Any] | None, objectives: dict[str, str]) -> str:
+    if not best:
+        return "none yet"
+    if "text" in best:
+        return str(best["text"])
+    return ", ".join(f"{k}={best[k]:.3f}" for k in objectives if k in best)
 
 
 def _trial_dirname(trial: Any) -> str:
@@ -403,7 +471,7 @@ def _experiment_dir(out: str, name: str, resume: bool) -> tuple[str, bool]:
 
 def _run_phase(name: str, trainable: Any, opts: SearchOptions, resources: dict[str, float], *,
                param_space: dict | None, tune_config: tune.TuneConfig, total: int, objectives: dict[str, str],
-               feasible: Any = _best_feasible) -> Any:
+               feasible: Any = _no_point) -> Any:
     path, restorable = _experiment_dir(opts.out, name, opts.resume)
     progress = _Progress(total, opts.out, objectives, feasible, opts.verbose)
     wrapped = tune.with_resources(trainable, resources)
@@ -463,28 +531,6 @@ def _tune_config(**kwargs: Any) -> tune.TuneConfig:
     return tune.TuneConfig(trial_dirname_creator=_trial_dirname, trial_name_creator=_trial_dirname, **kwargs)
 
 
-def _grid_feasible(space: Any) -> Any:
-    """Best feasible point of a grid/random search: constraints against the baselines finished so far."""
-    import search_spaces as ss
-
-    def best(results: list[dict[str, Any]], objectives: dict[str, str]) -> dict[str, Any] | None:
-        groups: dict[str, list[dict[str, Any]]] = {}
-        for r in results:
-            groups.setdefault(str(r.get("config_id")), []).append(r)
-        means = {cid: {m: sum(float(r.get(m, math.nan)) for r in rs) / len(rs) for m in METRICS}
-                 for cid, rs in groups.items()}
-        scored = []
-        for r in results:
-            ids = ss.baseline_config_ids(space, r["config"])
-            try:
-                values = ss.constraint_values(r, {g: means[c] for g, c in ids.items() if c in means})
-            except ValueError:  # a baseline of this trial has not finished (in this run) yet
-                continue
-            scored.append({**r, **{f"constraint.{k}": v for k, v in values.items()}})
-        return _best_feasible(scored, objectives)
-    return best
-
-
 def _check_resources(resources: dict[str, float], opts: SearchOptions) -> None:
     """A local Ray must be able to hold one trial (Tune would leave it pending forever); a cluster may
     still be scaling up, so there it is only a warning."""
@@ -499,28 +545,40 @@ def _check_resources(resources: dict[str, float], opts: SearchOptions) -> None:
     _say(opts, f"waiting for the cluster to provide {short[0]} per trial (autoscaling?)")
 
 
+def _goal(space: Any) -> Any:
+    """The space's objectives, thresholds and constraints as the analysis takes them (the report's too)."""
+    from analysis.recorded import search_goal
+    from search_spaces.record import analysis_view
+
+    return search_goal({"name": space.name, "analysis": analysis_view(space)})
+
+
 def _search(space: Any, opts: SearchOptions) -> int:
     import search_spaces as ss
+    from explorer.confirm import write_record
 
     resources = space.resources.as_tune()
     _check_resources(resources, opts)
     concurrency = opts.max_concurrent or space.search.max_concurrent
+    write_record(space, opts.out)
+    goal = _goal(space)
     rows = _existing_rows(opts.out)
     done = _done_keys(rows)
     objectives = {o.metric: o.direction for o in space.search.objectives} if space.search.objectives else {"acc": "max"}
     name = space.name
+    errors = 0
 
     if space.search.algorithm != "optuna":
         configs = [_absolute_data(c) for c in ss.expand(space).configs() if _key(c) not in done]
         _drop_stale_errors(opts.out, rows, {_key(c) for c in configs})
         _say(opts, f"{len(configs)} trials to run ({len(ss.expand(space)) - len(configs)} already in {opts.out})")
-        if not configs and not opts.resume:
-            return 0
-        trainable = tune.with_parameters(_trainable, out=opts.out, objectives=list(objectives))
-        results = _run_phase(name, trainable, opts, resources, param_space={"trial": tune.grid_search(configs)},
-                             tune_config=_tune_config(max_concurrent_trials=concurrency), total=len(configs),
-                             objectives=objectives, feasible=_grid_feasible(space))
-        return results.num_errors
+        if configs or opts.resume:
+            trainable = tune.with_parameters(_trainable, out=opts.out, objectives=list(objectives))
+            results = _run_phase(name, trainable, opts, resources, param_space={"trial": tune.grid_search(configs)},
+                                 tune_config=_tune_config(max_concurrent_trials=concurrency), total=len(configs),
+                                 objectives=objectives, feasible=_BestPoint(opts.out, rows, goal, _tuples(space)))
+            errors = results.num_errors
+        return errors + _after_search(space, opts, goal)
 
     osp = ss.optuna_space(space)
     baselines = [_absolute_data(c) for c in osp.baselines() if _key(c) not in done]
@@ -531,19 +589,108 @@ def _search(space: Any, opts: SearchOptions) -> int:
         _run_phase(f"{name}-baselines", base_trainable, opts, resources,
                    param_space={"trial": tune.grid_search(baselines)},
                    tune_config=_tune_config(max_concurrent_trials=concurrency), total=len(baselines),
-                   objectives=objectives)
-    means = _baseline_means(_existing_rows(opts.out), list(METRICS))
+                   objectives=objectives, feasible=_BestPoint(opts.out, rows, goal, _tuples(space)))
+    rows = _existing_rows(opts.out)
     searcher = ConstrainedOptunaSearch(space=_Suggest(osp), metric=list(osp.metrics), mode=list(osp.modes),
                                        sampler=osp.make_sampler(), constraint_keys=osp.constraint_names)
-    trainable = tune.with_parameters(
-        _trainable, out=opts.out, objectives=list(osp.metrics), constraints=osp.constraint_values,
-        baseline_means=means, baseline_ids=lambda flat: ss.baseline_config_ids(space, flat),
-        constraint_names=list(osp.constraint_names))
+    trainable = tune.with_parameters(_trainable, out=opts.out, objectives=list(osp.metrics),
+                                     constraints=_Constraints(osp, _baseline_rows(rows)))
+    progress = _BestPoint(opts.out, rows, goal, _tuples(space))
     results = _run_phase(f"{name}-search", trainable, opts, resources, param_space=None,
                          tune_config=_tune_config(search_alg=searcher, num_samples=osp.num_samples,
                                                   max_concurrent_trials=concurrency),
-                         total=osp.num_samples, objectives=objectives)
-    return results.num_errors
+                         total=osp.num_samples, objectives=objectives, feasible=progress)
+    return results.num_errors + _after_search(space, opts, goal)
+
+
+def _tuples(space: Any) -> list[str]:
+    """The space's mechanism tuples as `mechanisms` values ("dp+wm"): the candidates of its operating points."""
+    from explorer.config import mechanisms_name
+
+    return [mechanisms_name(t) for t in space.mechanisms]
+
+
+def _baseline_rows(rows: Any) -> Any:
+    """The ok rows of the undefended model and of single mechanisms: what baselines are made of."""
+    from explorer.config import parse_mechanisms
+
+    if rows is None or len(rows) == 0:
+        return rows
+    single = rows["mechanisms"].map(lambda m: len(parse_mechanisms(m)) <= 1).to_numpy(dtype=bool)
+    return rows[single & (rows["status"] == "ok").to_numpy(dtype=bool)].reset_index(drop=True)
+
+
+def _after_search(space: Any, opts: SearchOptions, goal: Any) -> int:
+    """Confirmation when the space asks for it, then the final best point; returns the errored trials."""
+    confirm = space.search.confirm
+    if confirm is not None:
+        return _confirm(space, opts, confirm.top, confirm.seeds, goal)
+    _final_line(space, opts, goal)
+    return 0
+
+
+def _confirmation_trials(space: Any, opts: SearchOptions, top: int, seeds: int) -> tuple[list[dict[str, Any]], Any]:
+    """The confirmation trials missing from OUT (`explorer.confirm.plan_confirmation`) and the rows read."""
+    from explorer.confirm import plan_confirmation
+
+    rows = _existing_rows(opts.out)
+    plan = plan_confirmation(space, rows, top=top, seeds=seeds)
+    for text in plan.skipped:
+        _say(opts, f"confirmation skips {text}")
+    configs = [_absolute_data(c) for c in plan.trials if _key(c) not in _done_keys(rows)]
+    _say(opts, f"confirmation: {len(plan.candidates)} candidate(s) x {seeds} seeds with their baselines at the "
+               f"same settings: {len(configs)} trials to run ({len(plan.trials) - len(configs)} already in {opts.out})")
+    return configs, rows
+
+
+def _confirm(space: Any, opts: SearchOptions, top: int, seeds: int, goal: Any,
+             planned: tuple[list[dict[str, Any]], Any] | None = None) -> int:
+    """Run the confirmation trials missing from OUT, then print the best point over all rows."""
+    configs, rows = planned or _confirmation_trials(space, opts, top, seeds)
+    _drop_stale_errors(opts.out, rows, {_key(c) for c in configs})
+    errors = 0
+    if configs:
+        concurrency = opts.max_concurrent or space.search.max_concurrent
+        trainable = tune.with_parameters(_trainable, out=opts.out, objectives=list(goal.objectives))
+        results = _run_phase(f"{space.name}-confirm", trainable, opts, space.resources.as_tune(),
+                             param_space={"trial": tune.grid_search(configs)},
+                             tune_config=_tune_config(max_concurrent_trials=concurrency), total=len(configs),
+                             objectives=goal.objectives, feasible=_BestPoint(opts.out, rows, goal, _tuples(space)))
+        errors = results.num_errors
+    _final_line(space, opts, goal)
+    return errors
+
+
+def _final_line(space: Any, opts: SearchOptions, goal: Any) -> None:
+    best = _BestPoint(opts.out, _existing_rows(opts.out), goal, _tuples(space)).best()
+    _say(opts, f"best feasible over all rows in {opts.out}: {_best_text(best, goal.objectives)}")
+
+
+def run_confirm(opts: SearchOptions, *, top: int | None = None, seeds: int | None = None,
+                space_name: str | None = None) -> int:
+    """`explorer confirm OUT`: confirm the best candidates of the search recorded in OUT (resumable: only
+    trials missing from OUT run). Returns the number of errored trials; ConfigError for bad input."""
+    from explorer.confirm import read_space
+    from search_spaces.schema import Confirm
+
+    opts.out = _absolute(opts.out)
+    space = read_space(opts.out, space_name)
+    if space.search.algorithm == "grid":
+        raise ConfigError(f"OUT: got the grid search {space.name!r}, expected an Optuna or random search (a grid "
+                          "runs every config under its seeds with exact baselines already)")
+    default = space.search.confirm or Confirm()
+    top, seeds = top or default.top, seeds or default.seeds
+    _check_writable(opts.out)
+    planned = _confirmation_trials(space, opts, top, seeds)
+    if not planned[0]:  # nothing missing: no Ray needed
+        _final_line(space, opts, _goal(space))
+        return 0
+    _init_ray(opts)
+    try:
+        _check_resources(space.resources.as_tune(), opts)
+        return _confirm(space, opts, top, seeds, _goal(space), planned)
+    finally:
+        ray.shutdown()
 
 
 def _say(opts: SearchOptions, text: str) -> None:

@@ -25,14 +25,12 @@ from .domains import Choice, Fixed, Grid, IntRange, LogUniform, Param, Uniform
 from .errors import SpaceError
 from .expand import (
     Expansion,
-    baseline_config,
-    baseline_config_ids,
     baseline_groups,
     expand,
     replicates,
 )
 from .optuna_space import OptunaSpace, optuna_space
-from .schema import Baselines, Resources, Search, Seeds, Space, dump, to_dict
+from .schema import Baselines, Confirm, Resources, Search, Seeds, Space, dump, to_dict
 from .smoke import smoke
 from .validate import load, loads, validate
 
@@ -44,6 +42,7 @@ __all__ = [
     "Seeds",
     "Baselines",
     "Search",
+    "Confirm",
     "Resources",
     "Thresholds",
     "Objective",
@@ -64,8 +63,6 @@ __all__ = [
     "Expansion",
     "expand",
     "baseline_groups",
-    "baseline_config",
-    "baseline_config_ids",
     "replicates",
     "OptunaSpace",
     "optuna_space",

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from .cost import estimate
+from .cost import confirmation_estimate, estimate, human_seconds
 from .errors import SpaceError
 from .expand import expand
 from .smoke import smoke
@@ -59,8 +59,20 @@ def describe(path: str, *, use_smoke: bool = False) -> str:
         f"trials: {total} = {len(exp.baselines)} baselines + {searched}; {n(len(space.datasets), 'dataset')}, "
         f"{n(len(space.mechanisms), 'tuple')}, {seed_text}",
         f"cost: {cost.summary()}",
-        f"resources per trial: {space.resources.cpu:g} CPU, {space.resources.gpu:g} GPU",
     ]
+    confirm = confirmation_estimate(space)
+    if confirm is not None and space.search.confirm is not None:
+        c = space.search.confirm
+        members = ", ".join(dict.fromkeys(m for t in space.mechanisms for m in t))
+        lines.append(
+            f"confirmation: at most {confirm.trials} more trials (top {c.top} candidate{'' if c.top == 1 else 's'} "
+            f"per tuple x {c.seeds} seeds, with {members} alone at their settings): "
+            f"{confirm.summary().split(': ', 1)[1]}; "
+            f"search + confirmation: about {human_seconds(cost.cpu_seconds + confirm.cpu_seconds)} on 2 CPU "
+            f"cores, {human_seconds(cost.gpu_seconds + confirm.gpu_seconds)} on one GPU")
+    elif se.algorithm != "grid":
+        lines.append("confirmation: off (search.confirm: false); `explorer confirm OUT` runs it later")
+    lines.append(f"resources per trial: {space.resources.cpu:g} CPU, {space.resources.gpu:g} GPU")
     return "\n".join(lines)
 
 

@@ -30,7 +30,8 @@ from .expand import expand
 from .optuna_space import OptunaSpace
 from .schema import Space
 
-__all__ = ["CostEstimate", "DATASET_SIZES", "THROUGHPUT", "DP_FACTOR", "trial_passes", "estimate", "human_seconds"]
+__all__ = ["CostEstimate", "DATASET_SIZES", "THROUGHPUT", "DP_FACTOR", "trial_passes", "estimate",
+           "confirmation_estimate", "human_seconds"]
 
 #: (train, test) images per dataset; digits is scikit-learn's 1,797 split 80/20.
 DATASET_SIZES: dict[str, tuple[int, int]] = {
@@ -115,13 +116,38 @@ def _seconds(config: Mapping[str, Any], passes: float) -> tuple[float, float]:
 
 def estimate(space: Space) -> CostEstimate:
     """The cost of running the whole space (for optuna: baselines + num_samples trials, each costed as the
-    average over tuples of a trial at its ranges' reference values)."""
+    average over tuples of a trial at its ranges' reference values). Confirmation comes on top:
+    :func:`confirmation_estimate`."""
     exp = expand(space)
     configs = exp.configs()
     if space.search.algorithm == "optuna":
         osp = OptunaSpace(space)
         reps = [_representative(space, t) for t in space.mechanisms]
         configs = configs + [reps[i % len(reps)] for i in range(osp.num_samples)]
+    return _cost(space, configs)
+
+
+def confirmation_estimate(space: Space) -> CostEstimate | None:
+    """The most that confirmation adds after the search (None when it is off): per dataset and tuple,
+    ``top`` candidates, each under ``seeds`` seeds less those it already ran with (1 for optuna, the tuple's
+    seeds for random), plus each member mechanism alone at the candidate's settings under ``seeds`` seeds
+    (rows already in the output are reused, so the real count is often lower). Trials are costed at the
+    ranges' reference values, as in :func:`estimate`."""
+    confirm = space.search.confirm
+    if confirm is None:
+        return None
+    configs: list[dict[str, Any]] = []
+    for dataset in space.datasets:
+        for mechs in space.mechanisms:
+            rep = {**_representative(space, mechs), "dataset": dataset}
+            ran = 1 if space.search.algorithm == "optuna" else min(confirm.seeds, len(space.seeds.combined))
+            configs += [rep] * ((confirm.seeds - ran) * confirm.top)
+            for m in mechs:
+                configs += [{**rep, "mechanisms": m}] * (confirm.seeds * confirm.top)
+    return _cost(space, configs)
+
+
+def _cost(space: Space, configs: list[dict[str, Any]]) -> CostEstimate:
     passes = cpu_s = gpu_s = 0.0
     for c in configs:
         p = trial_passes(c)

@@ -30,8 +30,6 @@ __all__ = [
     "baseline_groups",
     "upper_bound",
     "concrete",
-    "baseline_config",
-    "baseline_config_ids",
     "replicates",
     "reference_value",
 ]
@@ -196,29 +194,6 @@ def expand(space: Space) -> Expansion:
                     drawn = _sample(space, sampled, dataset, mechanisms_name(mechs), gi, k)
                     add(trials, concrete(space, dataset, mechs, {**values, **drawn}), seeds)
     return Expansion(tuple(baselines), tuple(trials))
-
-
-def baseline_config(space: Space, config: Mapping[str, Any], group: str) -> dict[str, Any]:
-    """The baseline that a trial is compared with: ``group`` is 'none' or one of the trial's mechanisms.
-
-    Same dataset, model, shared knobs and the group's own knob values as the trial, except that
-    ``baselines.set`` applies and a sampled range takes its reference value (:func:`reference_value`).
-    """
-    mechs: tuple[str, ...] = () if group == "none" else (group,)
-    values: dict[str, Any] = {}
-    for key, param in _baseline_knobs(space, mechs).items():
-        if key in space.baselines.overrides or (param.sampled and not isinstance(param, Choice)):
-            values[key] = reference_value(space, key)
-        else:
-            values[key] = config[key]
-    return concrete(space, config["dataset"], mechs, values, seed=int(config.get("seed", 0)))
-
-
-def baseline_config_ids(space: Space, config: Mapping[str, Any]) -> dict[str, str]:
-    """``{"none": id, mechanism: id, ...}``: the ``config_id`` of each baseline group a trial is compared with
-    (group rows by ``config_id`` to get the ``baseline_means`` that :func:`constraint_values` takes)."""
-    mechs = parse_mechanisms(config.get("mechanisms", ()))
-    return {g: TrialConfig.from_dict(baseline_config(space, config, g)).config_id() for g in ("none", *mechs)}
 
 
 def replicates(space: Space, config: Mapping[str, Any]) -> list[dict[str, Any]]:

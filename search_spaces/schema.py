@@ -34,6 +34,7 @@ __all__ = [
     "Seeds",
     "Baselines",
     "Search",
+    "Confirm",
     "Resources",
     "ALGORITHMS",
     "SAMPLERS",
@@ -55,7 +56,7 @@ TOP_KEYS = ("name", "dataset", "data", "model", "training", "eval", "mechanisms"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}")
 _CONFIG_MSG = re.compile(r"(?P<key>[^:]+): got (?P<value>.*), expected (?P<allowed>.*)", re.S)
 _SEARCH_KEYS = ("algorithm", "num_samples", "sampler", "seed", "population_size", "objectives", "constraints",
-                "max_concurrent")
+                "max_concurrent", "confirm")
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,15 @@ class Baselines:
 
 
 @dataclass(frozen=True)
+class Confirm:
+    """Confirmation after an Optuna or random search: the ``top`` best candidates of each tuple (feasible
+    ones on the Pareto front of the objectives) rerun under ``seeds`` seeds, with their exact baselines."""
+
+    top: int = 3
+    seeds: int = 3
+
+
+@dataclass(frozen=True)
 class Search:
     """How the space is searched; ``objectives``/``constraints`` also tell the analysis what matters."""
 
@@ -93,6 +103,7 @@ class Search:
     conflict: bool = True  # the paper's conflict rule, as constraints against the baselines
     constraints: tuple[Constraint, ...] = ()  # explicit ones; one on the same metric and kind replaces the rule's
     max_concurrent: int | None = None
+    confirm: Confirm | None = None  # optuna, random: on by default (Confirm()); grid: never
 
 
 @dataclass(frozen=True)
@@ -389,9 +400,26 @@ class _Parser:
             max_conc = self.integer(max_conc, ("search", "max_concurrent"), "search.max_concurrent", 1)
         objectives = self.objectives(body.get("objectives"), tuples, algorithm)
         conflict, constraints = self.constraints(body.get("constraints", "conflict"), used)
+        only("confirm", algorithm != "grid", "with algorithm grid (every config runs under its seeds with "
+             "its exact baselines already)")
+        confirm = self.confirm(body.get("confirm", True)) if algorithm != "grid" else None
         return Search(algorithm=algorithm, num_samples=num_samples, sampler=sampler, seed=seed,
                       population_size=population, objectives=objectives, conflict=conflict,
-                      constraints=constraints, max_concurrent=max_conc)
+                      constraints=constraints, max_concurrent=max_conc, confirm=confirm)
+
+    def confirm(self, raw: Any) -> Confirm | None:
+        path: DocPath = ("search", "confirm")
+        if isinstance(raw, bool):
+            return Confirm() if raw else None
+        if not isinstance(raw, dict):
+            self.fail(path, "search.confirm", raw, "true, false or {top: k, seeds: n}")
+        body = self.mapping(raw, path, "search.confirm", ("top", "seeds"))
+        top = self.integer(body.get("top", Confirm.top), (*path, "top"), "search.confirm.top", 1)
+        seeds = body.get("seeds", Confirm.seeds)
+        if not isinstance(seeds, int) or isinstance(seeds, bool) or not 2 <= seeds <= MAX_SEEDS:
+            self.fail((*path, "seeds"), "search.confirm.seeds", seeds,
+                      f"an integer in [2, {MAX_SEEDS}] (Welch and TOST need >= 2 seeds per group)")
+        return Confirm(top=top, seeds=seeds)
 
     def objectives(self, raw: Any, tuples: tuple[tuple[str, ...], ...], algorithm: str) -> tuple[Objective, ...]:
         if raw is None:
@@ -534,6 +562,8 @@ def to_dict(space: Space) -> dict[str, Any]:
             search[key] = getattr(se, key)
     search["seed"] = se.seed
     search["objectives"] = {o.metric: o.direction for o in se.objectives}
+    if se.algorithm != "grid":
+        search["confirm"] = {"top": se.confirm.top, "seeds": se.confirm.seeds} if se.confirm else False
     if not se.constraints:
         search["constraints"] = "conflict" if se.conflict else "none"
     else:

@@ -1,7 +1,8 @@
 """``smoke(space)``: the same space, shrunk to run in seconds (tests, CI, ``validate --smoke``).
 
 Tiny data subsets, one epoch, one seed per role, at most two values per grid, few random or Optuna
-samples, and small attack, watermark, marking and DI budgets. Ranges of capped knobs are cut at the cap.
+samples, confirmation of one candidate under two seeds, and small attack, watermark, marking and DI
+budgets. Ranges of capped knobs are cut at the cap.
 The result is validated; ``smoke(smoke(s)) == smoke(s)``.
 """
 
@@ -38,6 +39,7 @@ SMOKE_CAPS: dict[str, int] = {
 _RANDOM_SAMPLES = 2
 _OPTUNA_SAMPLES = 4
 _POPULATION = 2
+_CONFIRM = (1, 2)  # top, seeds
 
 
 def _cap(param: Param, cap: int) -> tuple[Param, Any]:
@@ -87,6 +89,10 @@ def smoke(space: Space) -> Space:
         search = dataclasses.replace(search, num_samples=min(search.num_samples or 1, _RANDOM_SAMPLES))
     elif search.algorithm == "optuna":
         search = dataclasses.replace(search, num_samples=min(search.num_samples or 1, _OPTUNA_SAMPLES))
+    if search.confirm is not None:
+        confirm = dataclasses.replace(search.confirm, top=min(search.confirm.top, _CONFIRM[0]),
+                                      seeds=min(search.confirm.seeds, _CONFIRM[1]))
+        search = dataclasses.replace(search, confirm=confirm)
     if search.population_size is not None:
         search = dataclasses.replace(search, population_size=min(search.population_size, _POPULATION))
     name = space.name if space.name.endswith("-smoke") else (space.name[:94] + "-smoke")

@@ -52,7 +52,14 @@ def test_preset_smoke_runs_end_to_end(preset: str, tmp_path: Path, shared_datase
     rows = pd.read_parquet(out / "rows")
     expected = len(ss.expand(space)) if space.search.algorithm != "optuna" else (
         len(ss.optuna_space(space).baselines()) + ss.optuna_space(space).num_samples)
-    assert len(rows) == expected and (rows["status"] == "ok").all(), rows[["mechanisms", "status", "error"]]
+    assert (rows["status"] == "ok").all(), rows[["mechanisms", "status", "error"]]
+    assert not rows.duplicated(["config_id", "seed"]).any()
+    confirmed = rows["experiment"].str.endswith(":confirm")
+    assert len(rows) - confirmed.sum() == expected
+    extra = ss.cost.confirmation_estimate(space)
+    assert confirmed.sum() <= (extra.trials if extra else 0)
+    if space.search.algorithm == "optuna":  # the Optuna presets confirm their best candidate
+        assert confirmed.any()
 
     report = tmp_path / "report"
     assert main(["report", str(out), "--out", str(report)]) == 0
@@ -61,3 +68,6 @@ def test_preset_smoke_runs_end_to_end(preset: str, tmp_path: Path, shared_datase
     assert any(n.endswith(".png") for n in names)
     html = (report / "report.html").read_text()
     assert "data:image/png;base64," in html and "<img" in html
+    if space.search.algorithm == "optuna":
+        points = pd.read_csv(report / "operating_points.csv")
+        assert "confirmed" in set(points["evidence"]), points[["config_id", "n_seeds", "evidence", "baselines"]]

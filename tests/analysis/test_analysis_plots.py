@@ -90,3 +90,57 @@ def test_conflict_matrix_data_grid(table4: pd.DataFrame) -> None:
         ["inconclusive", "conflict", "conflict", "inconclusive"],
     ]
     assert data.texts[1][1] == "conflict:\nwm.acc"
+
+
+def _decoupled_search(synth) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """An Optuna-like dp+wm search: sampled epsilon and |D_T|, wm.decoupled true or false, one seed each."""
+    rng = np.random.default_rng(3)
+    groups = []
+    for i in range(12):
+        decoupled = bool(i % 2)
+        groups.append(
+            {
+                "dataset": "digits",
+                "mechanisms": "dp+wm",
+                "params": {
+                    "dp.target_epsilon": float(rng.uniform(1, 20)),
+                    "wm.trigger_size": int(20 + 7 * i),
+                    "wm.decoupled": decoupled,
+                },
+                "metrics": {"wm.acc": (1.0 if decoupled else 0.2, 0.0)},
+            }
+        )
+    return synth(groups, seeds=1)
+
+
+def test_curves_never_join_unlike_configs(synth) -> None:  # type: ignore[no-untyped-def]
+    df = _decoupled_search(synth)
+    data = curve_data(df, "wm.acc", "dp.target_epsilon")
+    assert not data.joined and data.varying == ("wm.decoupled", "wm.trigger_size")
+    assert len(data.table) == 12  # one point per config
+    by_series = data.table.groupby("series")["mean"].agg(["min", "max"])
+    assert by_series.to_dict("index") == {
+        "digits · dp+wm · wm.decoupled=False": {"min": 0.2, "max": 0.2},
+        "digits · dp+wm · wm.decoupled=True": {"min": 1.0, "max": 1.0},
+    }
+    assert "one series per wm.decoupled" in data.title and "sampled: wm.trigger_size" in data.title
+    lines = plot_curve(data).axes[0].get_lines()
+    assert lines and all(line.get_linestyle() == "None" for line in lines)
+    # listed knobs only (no sampled one): lines, one per value of the other knob
+    grid = df.assign(**{"wm.trigger_size": 50, "dp.target_epsilon": df["dp.target_epsilon"].round(0)})
+    lined = curve_data(grid, "wm.acc", "dp.target_epsilon")
+    assert lined.joined and set(lined.table["series"]) == set(by_series.index)
+
+
+def test_three_objectives_give_pairwise_projections(synth) -> None:  # type: ignore[no-untyped-def]
+    from analysis import pareto_projections, plot_pareto_projections
+
+    summary = config_summary(_decoupled_search(synth)).assign(**{"dp.epsilon": lambda d: d["dp.target_epsilon"]})
+    objectives = {"acc": "max", "wm.acc": "max", "dp.epsilon": "min"}
+    panels = pareto_projections(summary, objectives)
+    assert [(p.x, p.y) for p in panels] == [("acc", "wm.acc"), ("acc", "dp.epsilon"), ("wm.acc", "dp.epsilon")]
+    assert all(p.n_objectives == 3 for p in panels)
+    assert all(p.points["on_front"].tolist() == panels[0].points["on_front"].tolist() for p in panels)
+    fig = plot_pareto_projections(panels, "front")
+    assert len(fig.axes) == 3 and {ax.get_xlabel().split(",")[0] for ax in fig.axes} == {
+        "test accuracy (fraction)", "watermark accuracy on D_T (fraction)"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -183,3 +184,75 @@ def test_cli_reports_a_skipped_part_file_as_one_warning_line(
     assert main([str(table4_parquet), "--out", str(tmp_path / "r")]) == 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("warning: skipped unreadable part file") and "being-written" in err[0]
+
+
+def _record(folder: Path, name: str = "search", recorded: str = "2026-01-01T00:00:00+00:00", **view: object) -> None:
+    """A search record as `explorer search` writes it (search_spaces.record), analysis view only."""
+    analysis_view = {
+        "objectives": {"acc": "max", "wm.acc": "max", "dp.epsilon": "min"},
+        "thresholds": {"acc": 0.1, "wm": 0.25, "adv": 0.1, "di_p": 1e-3, "rad_gap": 1e-2},
+        "constraints": {"acc": [">=", 0.5]},
+        "notes": [],
+        **view,
+    }
+    (folder / "spaces").mkdir(parents=True, exist_ok=True)
+    document = {"format": 1, "name": name, "recorded": recorded, "analysis": analysis_view, "space_yaml": ""}
+    (folder / "spaces" / f"{name}.json").write_text(json.dumps(document))
+
+
+@pytest.fixture
+def confirmed_search(synth, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    """An output folder: dp+wm at a sampled epsilon confirmed under 4 seeds with exact baselines, a screening
+    candidate under one seed, and the search's record."""
+    eps = 6.2519
+    dp = [{"dataset": "digits", "mechanisms": "dp", "params": {"dp.target_epsilon": e},
+           "metrics": {"acc": (a, 0.01), "dp.epsilon": (e, 0)}} for e, a in ((3.0, 0.80), (eps, 0.86))]
+    groups = dp + [
+        {"dataset": "digits", "mechanisms": "wm", "metrics": {"acc": (0.97, 0.01), "wm.acc": (1.0, 0.0)}},
+        {"dataset": "digits", "mechanisms": "dp+wm", "params": {"dp.target_epsilon": eps, "wm.decoupled": True},
+         "metrics": {"acc": (0.85, 0.01), "wm.acc": (1.0, 0.0), "dp.epsilon": (eps, 0.0)}},
+    ]
+    screening = {"dataset": "digits", "mechanisms": "dp+wm", "params": {"dp.target_epsilon": 2.5},
+                 "metrics": {"acc": (0.84, 0.0), "wm.acc": (0.9, 0.0), "dp.epsilon": (2.5, 0.0)}, "seeds": 1}
+    df = synth([*groups, screening], seeds=4)
+    folder = tmp_path / "out"
+    (folder / "rows").mkdir(parents=True)
+    df.to_parquet(folder / "rows" / "part-0.parquet")
+    _record(folder)
+    return folder
+
+
+def test_the_report_answers_with_a_confirmed_point_and_the_search_goal(confirmed_search: Path, tmp_path: Path) -> None:
+    assert main([str(confirmed_search), "--out", str(tmp_path / "r")]) == 0
+    text = (tmp_path / "r" / "report.md").read_text()
+    answer = text.split("## Operating points")[1].split("### Per combination")[0]
+    assert "Recommended: dp+wm on digits / cnn4: acc=0.850, wm.acc=1.000, dp.epsilon=6.252 [confirmed, 4 seeds, " \
+           "no conflict; config " in answer
+    assert "acc: no conflict (drop 0.010, Welch p=" in answer and "TOST lower p=" in answer
+    assert "### Confirmed points" in text and "### Screening points (unconfirmed)" in text
+    intro = text.split("## Data")[0]
+    assert "objectives: acc (max), wm.acc (max), dp.epsilon (min)" in intro and "constraints: acc >= 0.5" in intro
+    assert "thresholds: acc drop 0.1, wm.acc drop 0.25" in intro
+    assert "search goal recorded by search (" in intro and "objectives, thresholds, constraints taken from it" in intro
+    assert {p.name for p in (tmp_path / "r").glob("pareto_*.png")}  # the 3-objective front, as projections
+    points = pd.read_csv(tmp_path / "r" / "operating_points.csv").set_index("dp.target_epsilon")
+    assert points.loc[6.2519, "evidence"] == "confirmed" and points.loc[2.5, "evidence"] == "screening"
+    assert points.loc[6.2519, "pareto_rank"] == 1
+    # the command line wins over the record
+    assert main([str(confirmed_search / "rows"), "--out", str(tmp_path / "r2"), "--objectives", "acc:max",
+                 "--threshold", "acc=0.05"]) == 0
+    intro = (tmp_path / "r2" / "report.md").read_text().split("## Data")[0]
+    assert "objectives: acc (max)\n" in intro and "thresholds: acc drop 0.05, wm.acc drop 0.25" in intro
+    assert "constraints taken from it; objectives, thresholds from the command line" in intro
+
+
+def test_a_malformed_search_record_exits_2(confirmed_search: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    (confirmed_search / "spaces" / "search.json").write_text("{not json")
+    assert main([str(confirmed_search), "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: search record ") and "cannot be read" in err[0]
+    _record(confirmed_search, objectives={"acc": "up"})
+    assert main([str(confirmed_search), "--out", str(tmp_path / "r")]) == 2
+    assert "objectives must be max or min" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

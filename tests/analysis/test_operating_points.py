@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from analysis import operating_points
@@ -43,9 +44,10 @@ def test_recommends_the_feasible_config_with_the_best_objective(synth) -> None: 
 def test_names_the_nearest_config_and_its_misses_when_none_is_feasible(synth) -> None:  # type: ignore[no-untyped-def]
     points = operating_points(sweep(synth, {1.0: 0.3, 4.0: 0.6}), {"acc": "max"})
     nearest = points.recommended.iloc[0]
-    assert nearest["status"] == "nearest (none feasible)"
+    assert nearest["status"] == "nearest (none passes)" and nearest["evidence"] == "confirmed"
     assert nearest["config_id"] == points.candidates.set_index("dp.target_epsilon").loc[4.0, "config_id"]
-    assert nearest["misses"] == "wm.acc drop 0.390 > 0.3 (by 0.090)"
+    assert nearest["misses"].startswith("wm.acc drop 0.390 > 0.3 (by 0.090); verdict conflict: ")
+    assert "wm.acc: conflict (drop 0.390, Welch p=" in nearest["misses"]
 
 
 def test_constraints_restrict_feasibility(synth) -> None:  # type: ignore[no-untyped-def]
@@ -53,5 +55,20 @@ def test_constraints_restrict_feasibility(synth) -> None:  # type: ignore[no-unt
     assert points.candidates.set_index("dp.target_epsilon")["feasible"].to_dict() == {4.0: False, 8.0: True}
     strict = operating_points(sweep(synth, {4.0: 0.9, 8.0: 0.9}), {"acc": "max"}, constraints={"acc": (">=", 0.95)})
     nearest = strict.recommended.iloc[0]
-    assert nearest["status"] == "nearest (none feasible)" and nearest["misses"].startswith("acc 0.87 not >= 0.95")
+    assert nearest["status"] == "nearest (none passes)" and nearest["misses"].startswith("acc 0.87 not >= 0.95")
     assert strict.candidates["shortfall"].min() == pytest.approx((0.95 - 0.87) / 0.95)
+
+
+def test_best_point_prefers_a_recommended_group_and_says_so(synth) -> None:  # type: ignore[no-untyped-def]
+    from analysis import best_point, point_summary
+
+    df = sweep(synth, {4.0: 0.9, 1.0: 0.3})
+    df = df[~((df["mechanisms"] == "dp+wm") & (df["dp.target_epsilon"] == 4.0))]  # only the conflicting config
+    ok = synth([{"dataset": "fashion_mnist", "mechanisms": m, "metrics": {"acc": (0.9, 0.01), "wm.acc": (0.99, 0.01)}}
+                for m in ("dp", "wm", "dp+wm")], seeds=4)
+    points = operating_points(pd.concat([df, ok], ignore_index=True), {"acc": "max"})
+    assert set(points.recommended["status"]) == {"recommended", "nearest (none passes)"}
+    best = best_point(points)
+    assert best is not None and best["dataset"] == "fashion_mnist" and best["status"] == "recommended"
+    assert point_summary(best, {"acc": "max"}).startswith("acc=0.900 [confirmed, 4 seeds, no conflict; config ")
+    assert best_point(operating_points(df.iloc[0:0], {"acc": "max"})) is None

@@ -102,19 +102,20 @@ def test_random_baselines_use_reference_values_and_enumerate_choices() -> None:
     assert {(c["wm.trigger_size"], c["wm.labels"]) for c in wm} == {(100, "random"), (100, "source")}
 
 
-def test_baseline_config_ids_match_the_expanded_baselines() -> None:
-    for text in (SMALL, RANDOM + "search: {algorithm: random, num_samples: 3}\n"):
-        space = ss.loads(text)
-        exp = ss.expand(space)
-        ids = {TrialConfig.from_dict(c).config_id(): c["mechanisms"] for c in exp.baselines}
-        for trial in exp.trials:
-            found = ss.baseline_config_ids(space, trial)
-            assert set(found) == {"none", *trial["mechanisms"].split("+")}
-            for group, cid in found.items():
-                assert ids.get(cid) == group, (group, trial)
+def test_the_baseline_rule_finds_the_expanded_baselines_of_a_grid() -> None:
+    """analysis.baselines.baseline_settings (the one rule) names, for every grid trial, baselines that the
+    expansion runs: same config_id."""
+    from analysis.baselines import baseline_settings
+
     space = ss.loads(SMALL)
-    eps1 = next(c for c in ss.expand(space).trials if c["mechanisms"] == "dp+wm" and c["dp.target_epsilon"] == 1)
-    dp = ss.baseline_config(space, eps1, "dp")
+    exp = ss.expand(space)
+    ids = {TrialConfig.from_dict(c).config_id(): c["mechanisms"] for c in exp.baselines}
+    for trial in exp.trials:
+        for group in ("none", *trial["mechanisms"].split("+")):
+            config = TrialConfig.from_dict(baseline_settings(trial, group))
+            assert ids.get(config.config_id()) == group, (group, trial)
+    eps1 = next(c for c in exp.trials if c["mechanisms"] == "dp+wm" and c["dp.target_epsilon"] == 1)
+    dp = baseline_settings(eps1, "dp")
     assert dp["dp.target_epsilon"] == 1 and dp["mechanisms"] == "dp" and "wm.trigger_size" not in dp
 
 
@@ -136,6 +137,3 @@ def test_baselines_set_for_a_knob_the_space_leaves_at_default() -> None:
     exp = ss.expand(space)
     assert {c["train.lr"] for c in exp.baselines} == {0.01} and {c["train.lr"] for c in exp.trials} == {None}
     assert {c["adv.random_start"] for c in exp.baselines if c["mechanisms"] == "adv"} == {False}
-    trial = next(c for c in exp.trials if c["mechanisms"] == "adv+wm")
-    assert ss.baseline_config(space, trial, "adv")["adv.random_start"] is False
-    assert ss.baseline_config(space, trial, "none")["train.lr"] == 0.01

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import search_spaces as ss
-from search_spaces.cost import estimate
+from search_spaces.cost import confirmation_estimate, estimate
 
 PRESETS = ss.presets()
 PAPER = [n for n in PRESETS if n != "quickstart" and not n.startswith("repro-")]
@@ -45,6 +45,12 @@ def test_preset_validates_round_trips_and_has_a_true_header(name: str) -> None:
     assert int(m[1]) == count(space) and int(m[2]) == len(exp.baselines)
     assert "on 2 CPU cores" in header and "on one GPU" in header
     assert estimate(space).summary().split(";")[0] in header.replace("\n#   ", " ")
+    confirm = confirmation_estimate(space)
+    if space.search.algorithm == "optuna":  # the Optuna presets confirm their candidates, at a stated cost
+        assert confirm is not None and space.search.confirm is not None
+        flat = header.replace("\n#   ", " ")
+        assert f"# Confirmation: at most {confirm.trials} more trials (top {space.search.confirm.top} " in flat
+        assert confirm.summary().split(": ", 1)[1].split(" (rough")[0] in flat
     small = ss.smoke(space)
     assert small.name == f"{name}-smoke" and ss.smoke(small) == small
     assert count(small) <= 40
