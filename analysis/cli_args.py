@@ -36,7 +36,7 @@ def parser() -> argparse.ArgumentParser:
         nargs="+",
         default=[],
         metavar="KEY=VALUE",
-        help="acc, wm, adv, di_p, rad_gap, alpha; e.g. --threshold acc=0.05 alpha=0.01",
+        help="acc, wm, adv, di_p, rad_gap, rad_rel, alpha; e.g. --threshold acc=0.05 alpha=0.01",
     )
     parser.add_argument(
         "--constraint", action="append", default=[], metavar="EXPR", help="e.g. 'acc>=0.9' (repeatable)"

@@ -9,7 +9,7 @@ import pandas as pd
 
 from analysis.baselines import match_columns, member_baselines
 from analysis.schema import dataset_order, members
-from analysis.stats import drop_tests, one_sample_p
+from analysis.stats import drop_tests, one_sample_p, welch_p
 from analysis.summary import ok_rows
 from analysis.thresholds import Thresholds
 
@@ -57,8 +57,9 @@ def equivalence(df: pd.DataFrame, thresholds: Thresholds | None = None) -> pd.Da
     Combinations are `mechanisms` values with >= 2 mechanisms; each config_id (its seeds) is compared.
     Rows: `acc` against each member's baseline (role "verdict" for the lower baseline mean, "member"
     for the others) and the undefended model ("reference"); `wm.acc` / `adv.acc` against the wm / adv
-    baseline; `di.p_value` (log10 scale) and `rad.loss_gap` against their absolute thresholds by a
-    one-sample t-test. Only rows with role "verdict" decide the conflict verdict. `margin` is how far
+    baseline; `di.p_value` (log10 scale) against its absolute threshold by a one-sample t-test;
+    `rad.loss_gap` against `rad_rel` x the rad-alone mean by Welch's test, with the paper's absolute rule
+    beside it (role "paper rule"; it decides when `rad_rel` is 0). Only rows with role "verdict" decide. `margin` is how far
     the mean lies inside its threshold (negative: beyond it), in the metric's scale.
     """
     th = thresholds or Thresholds()
@@ -275,8 +276,58 @@ def _absolute_rows(configs: pd.DataFrame, rows: pd.DataFrame, th: Thresholds) ->
             }
         )
         frame["verdict"], frame["reason"] = _absolute_verdicts(frame, bad_side, th.alpha)
+        if mech == "rad" and th.rad_rel > 0:
+            # ours decides (a fraction of the rad-alone gap); the paper's absolute rule is shown beside it
+            frames.append(_relative_rad(frame, th))
+            frame["role"] = "paper rule"
         frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _relative_rad(absolute: pd.DataFrame, th: Thresholds) -> pd.DataFrame:
+    """The radioactive verdict rows of our rule: `rad.loss_gap` must keep `th.rad_rel` of the rad-alone mean.
+
+    Welch's test of mean - rad_rel * mean_baseline (the baseline's spread scaled with it): below 0 significantly
+    is a conflict, above 0 significantly is no conflict. Only an exact baseline decides (docs/metrics.md 19).
+    """
+    rel = th.rad_rel
+    frame = absolute.copy()
+    threshold = rel * frame["mean_baseline"]
+    frame["test"] = f"welch vs {rel:g} x baseline"
+    frame["threshold"] = threshold
+    frame["difference"] = frame["mean"] - threshold
+    frame["margin"] = frame["mean"] - threshold
+    stats = (frame["mean"], frame["std"], frame["n"], threshold, rel * frame["std_baseline"], frame["n_baseline"])
+    frame["welch_p"] = np.nan
+    frame["p_conflict"] = welch_p(*stats, alternative="less")
+    frame["p_no_conflict"] = welch_p(*stats, alternative="greater")
+    # a fraction of a gap means something only where rad alone marks its data at all (gap > 0)
+    marks = one_sample_p(frame["mean_baseline"], frame["std_baseline"], frame["n_baseline"], 0.0, "greater")
+    verdicts, reasons = [], []
+    for row, p_marks in zip(frame.itertuples(index=False), np.asarray(marks, dtype=float)):
+        shown = f"mean rad.loss_gap {row.mean:.3g} vs {rel:g} x rad alone ({row.mean_baseline:.3g})"
+        if row.n < 2 or row.n_baseline < 2:
+            verdict, reason = "inconclusive", f"rad.loss_gap: n={row.n} vs baseline n={row.n_baseline}, need >= 2 each"
+        elif row.baseline_match != "exact":
+            verdict = "inconclusive"
+            reason = f"rad.loss_gap: no matching 'rad' baseline ({row.baseline_match}: {row.baseline_settings})"
+        elif not p_marks < th.alpha:
+            verdict = "inconclusive"
+            reason = (f"rad.loss_gap: rad alone misses: its mean gap {row.mean_baseline:.3g} is not above 0 "
+                      f"(p={p_marks:.2g}), so no fraction of it can be kept")
+        elif row.difference < 0 and row.p_conflict < th.alpha:
+            verdict, reason = "conflict", f"{shown}: below (Welch p={row.p_conflict:.2g})"
+        elif row.p_no_conflict < th.alpha:
+            verdict, reason = "no conflict", f"{shown}: not below (Welch p={row.p_no_conflict:.2g})"
+        else:
+            verdict = "inconclusive"
+            reason = f"{shown}: not significant (p={row.p_conflict:.2g} / {row.p_no_conflict:.2g})"
+        if verdict != "inconclusive" and row.mean_baseline < th.rad_gap:
+            reason += f"; rad alone misses the paper's absolute rule ({row.mean_baseline:.3g} < {th.rad_gap:g})"
+        verdicts.append(verdict)
+        reasons.append(reason)
+    frame["verdict"], frame["reason"] = verdicts, reasons
+    return frame
 
 
 def _absolute_verdicts(frame: pd.DataFrame, bad_side: str, alpha: float) -> tuple[list[str], list[str]]:

@@ -215,7 +215,8 @@ def _miss_text(metric: str, margin: float, th: Thresholds) -> str:
     if metric == "di.p_value":
         return f"di.p_value above {th.di_p:g} by {-margin:.2f} decades"
     if metric == "rad.loss_gap":
-        return f"rad.loss_gap below {th.rad_gap:g} by {-margin:.3g}"
+        limit = f"{th.rad_rel:g} x the rad-alone gap" if th.rad_rel > 0 else f"{th.rad_gap:g}"
+        return f"rad.loss_gap below {limit} by {-margin:.3g}"
     limit = th.acc if metric == "acc" else (th.wm if metric == "wm.acc" else th.adv)
     return f"{metric} drop {limit - margin:.3f} > {limit:g} (by {-margin:.3f})"
 

@@ -169,7 +169,9 @@ def _intro(
         f"generated: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
         f"trials read: {len(df)} ({ok} ok, {len(df) - ok} not ok); the report covers the trials written so far",
         f"thresholds: acc drop {th.acc:g}, wm.acc drop {th.wm:g}, adv.acc drop {th.adv:g}, di.p_value < {th.di_p:g}, "
-        f"rad.loss_gap >= {th.rad_gap:g}, alpha {th.alpha:g}",
+        + (f"rad.loss_gap >= {th.rad_rel:g} x the rad-alone mean (ours; the paper's absolute rule, >= "
+         f"{th.rad_gap:g}, is shown beside it)" if th.rad_rel > 0 else f"rad.loss_gap >= {th.rad_gap:g}")
+        + f", alpha {th.alpha:g}",
         "objectives: " + ", ".join(f"{k} ({v})" for k, v in objectives.items()),
     ]
     if constraints is not None:
@@ -238,12 +240,13 @@ def _conflict_section(matrix: ConflictMatrix, folder: Path, names: list[str]) ->
             Text("Notes (missing baselines make a cell inconclusive; 'no data' means no ok trial):"),
             Items(notes),
         ]
-    decisive = matrix.equivalence[matrix.equivalence["role"] == "verdict"]
+    decisive = matrix.equivalence[matrix.equivalence["role"].isin(["verdict", "paper rule"])]
     columns = [
         "dataset",
         "mechanisms",
         "config_id",
         "metric",
+        "role",
         "baseline",
         "n",
         "mean",
@@ -262,8 +265,9 @@ def _conflict_section(matrix: ConflictMatrix, folder: Path, names: list[str]) ->
     blocks += [
         Heading("Evidence", 3),
         Text(
-            "The deciding comparison of every metric (every row, with the member and reference baselines, "
-            "is in equivalence.csv):"
+            "The deciding comparison of every metric (role 'verdict'), and for rad.loss_gap the paper's absolute "
+            "rule beside ours (role 'paper rule', not deciding); every row, with the member baselines, "
+            "is in equivalence.csv:"
         ),
         Table(decisive[columns], max_rows=80),
     ]

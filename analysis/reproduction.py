@@ -120,7 +120,8 @@ def reproduction_tables(df: pd.DataFrame, thresholds: Thresholds | None = None) 
     tables["table4"] = _pairs_table(main, datasets, "dp")
     tables["table5"] = _pairs_table(main, datasets, "adv")
     verdicts = _verdicts(main, datasets, th)
-    tables["verdicts"] = verdicts.drop(columns=["agree_bool"])
+    tables["verdicts"] = verdicts.drop(columns=["agree_bool", "reasons"], errors="ignore")
+    tables["disagreements"] = _disagreements(verdicts)
     decoupled = paper_setting(df, **{"wm.decoupled": True, "rad.decoupled": True})
     tables["decoupled"] = _decoupled(main, decoupled, datasets)
     tables["decoupled_verdicts"] = _decoupled_verdicts(main, decoupled, datasets, th)
@@ -178,6 +179,10 @@ def _pairs_table(rows: pd.DataFrame, datasets: list[str], base: str) -> pd.DataF
     return pd.DataFrame(out)
 
 
+_VERDICT_COLUMNS = ["pair", "dataset", "ours", "deciding metrics", "evidence (mean vs threshold or baseline; p-values)",
+                    "paper", "agree", "paper's absolute φ_RAD rule", "agree_bool", "reasons"]
+
+
 def _verdicts(rows: pd.DataFrame, datasets: list[str], th: Thresholds) -> pd.DataFrame:
     matrix = conflicts(rows, th)
     eq = matrix.equivalence
@@ -192,12 +197,27 @@ def _verdicts(rows: pd.DataFrame, datasets: list[str], th: Thresholds) -> pd.Dat
         evidence = "; ".join(f"{r.metric} {_num(r.mean)} vs {_num(r.threshold if r.test != 'welch+tost' else r.mean_baseline)}"
                              f" (p_conflict {format_p(r.p_conflict)}, p_no_conflict {format_p(r.p_no_conflict)})"
                              for r in decisive.itertuples())
+        # the paper's absolute φ_RAD rule, computed beside ours (docs/metrics.md, decision 19)
+        reference = eq[(eq["mechanisms"] == pair) & (eq["dataset"] == d) & (eq["role"] == "paper rule")]
+        absolute = ", ".join(f"{r.verdict} ({r.metric} {_num(r.mean)} vs {_num(r.threshold)})"
+                             for r in reference.itertuples())
         agree = ours == their_verdict and (ours != "conflict" or their_metric in metrics.split(", "))
         out.append({"pair": pair, "dataset": DATASETS[d], "ours": ours, "deciding metrics": metrics,
                     "evidence (mean vs threshold or baseline; p-values)": evidence,
                     "paper": their_verdict + (f": {their_metric}" if their_metric else ""),
-                    "agree": "yes" if agree else "no", "agree_bool": agree})
-    return pd.DataFrame(out)
+                    "agree": "yes" if agree else "no", "paper's absolute φ_RAD rule": absolute,
+                    "agree_bool": agree, "reasons": "; ".join(decisive["reason"].astype(str))})
+    return pd.DataFrame(out, columns=_VERDICT_COLUMNS)
+
+
+def _disagreements(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """The cells whose verdict differs from the paper's, with the analysis's own reasons."""
+    columns = ["pair", "dataset", "ours", "paper", "the analysis's reasons"]
+    if verdicts.empty:
+        return pd.DataFrame(columns=columns)
+    rows = verdicts[~verdicts["agree_bool"]]
+    return pd.DataFrame({"pair": rows["pair"], "dataset": rows["dataset"], "ours": rows["ours"],
+                         "paper": rows["paper"], "the analysis's reasons": rows["reasons"]})
 
 
 def _decoupled(coupled: pd.DataFrame, relaxed: pd.DataFrame, datasets: list[str]) -> pd.DataFrame:

@@ -7,6 +7,8 @@ same seed), and prints, side by side:
 - ``clean``: the same statistic for the clean model on the same images (the test's false-positive level);
 - ``held-out``: both models' gap on test images marked with the same carriers (what a verifier could use
   without the training images);
+- ``bound``: the marked model's mean loss on the clean D_RAD images, CE(x): the gap can never exceed it
+  (CE(x_marked) >= 0), so it says how large φ_RAD can get on a dataset the model fits well;
 - the accuracy of both models, the marks' PSNR and the paired t-test's p-value.
 
     python benchmarks/rad_gap.py --data-dir ../shared/datasets --dataset mnist --train 10000 \\
@@ -50,10 +52,13 @@ def main() -> None:
     parser.add_argument("--ratio", type=float, nargs="+", default=[0.1])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--held-out", type=int, default=1000, help="test images marked for the held-out gap")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (1 on a busy machine)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {args.dataset}, {args.train} training images")
     print(f"{'epochs':>6} {'radius':>7} {'λ_logit':>7} {'ratio':>5} {'seed':>4} | {'acc':>6} {'gap':>8} {'p':>8} "
-          f"{'psnr':>5} | {'clean acc':>9} {'clean':>8} | {'held-out':>8} {'clean':>8} | {'s':>4}")
+          f"{'psnr':>5} {'bound':>7} | {'clean acc':>9} {'clean':>8} | {'held-out':>8} {'clean':>8} | {'s':>4}")
     clean_models: dict[tuple[int, int], Any] = {}
     marking_nets: dict[int, Any] = {}
     for epochs, radius, lam, ratio, seed in itertools.product(args.epochs, args.radius, args.lambda_logit,
@@ -79,8 +84,9 @@ def main() -> None:
         held, _ = _gaps(out.network, x, marked, y)
         held_clean, _ = _gaps(clean.network, x, marked, y)
         m = out.metrics
+        bound = float(_per_sample_loss(out.network.eval(), rad.clean, rad.labels).mean())
         print(f"{epochs:>6} {radius:>7.4f} {lam:>7g} {ratio:>5g} {seed:>4} | {m['acc']:>6.4f} "
-              f"{m['rad.loss_gap']:>8.4f} {m['rad.p_value']:>8.1e} {m['rad.psnr']:>5.1f} | "
+              f"{m['rad.loss_gap']:>8.4f} {m['rad.p_value']:>8.1e} {m['rad.psnr']:>5.1f} {bound:>7.4f} | "
               f"{clean.metrics['acc']:>9.4f} {clean_gap['loss_gap']:>8.4f} | {held:>8.4f} {held_clean:>8.4f} | "
               f"{time.perf_counter() - t:>4.0f}", flush=True)
 

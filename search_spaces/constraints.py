@@ -46,7 +46,7 @@ _PROTECTION_METRIC: dict[str, str] = {
     "adv": "adv.acc", "di": "di.p_value", "dp": "dp.epsilon", "rad": "rad.loss_gap", "wm": "wm.acc",
 }
 
-ConstraintKind = Literal["drop_vs_baseline", "min", "max"]
+ConstraintKind = Literal["drop_vs_baseline", "fraction_of_baseline", "min", "max"]
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,8 @@ class Thresholds:
     wm: float = 0.30  # wm.acc more than this below the WM baseline
     adv: float = 0.10  # adv.acc more than this below the ADVTR baseline
     di_p: float = 1e-3  # di.p_value above this: DI fails to verify
-    rad_gap: float = 1e-2  # rad.loss_gap below this: the marks are not learned
+    rad_gap: float = 1e-2  # the paper's rule: rad.loss_gap below this, the marks are not learned
+    rad_rel: float = 0.05  # ours: rad.loss_gap below this fraction of the rad-alone mean; 0: use rad_gap
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ class Constraint:
     - ``drop_vs_baseline``: ``reference - value - threshold <= 0``, where ``reference`` is the lowest mean of
       ``metric`` over the baseline groups in ``baseline`` ('none' or mechanism names; empty: resolved from
       the trial's mechanisms by :meth:`resolve`).
+    - ``fraction_of_baseline``: ``threshold * reference - value <= 0`` (the value keeps at least that fraction of
+      the baseline's mean; the radioactive rule, docs/metrics.md decision 19).
     - ``min``: ``threshold - value <= 0``;  ``max``: ``value - threshold <= 0``.
     """
 
@@ -99,7 +102,7 @@ class Constraint:
     def resolve(self, mechanisms: Sequence[str]) -> Constraint:
         """Fix an empty ``baseline``: the metric's own mechanism if the trial has it, else the trial's
         single-mechanism baselines (the lower one counts), else the undefended model."""
-        if self.kind != "drop_vs_baseline" or self.baseline:
+        if self.kind not in ("drop_vs_baseline", "fraction_of_baseline") or self.baseline:
             return self
         own = METRICS.get(self.metric)
         mechs = tuple(sorted(mechanisms))
@@ -123,6 +126,8 @@ class Constraint:
             if mean is None or (isinstance(mean, float) and math.isnan(mean)):
                 raise ValueError(f"constraint {self.name}: no baseline mean of {self.metric!r} for {group!r}")
             refs.append(float(mean))
+        if self.kind == "fraction_of_baseline":
+            return float(self.threshold * min(refs) - v)
         return float(min(refs) - v - self.threshold)
 
 
@@ -148,7 +153,8 @@ def conflict_constraints(mechanisms: Sequence[str], thresholds: Thresholds = Thr
     if "di" in mechs:
         out.append(Constraint("di.p_value", "max", thresholds.di_p))
     if "rad" in mechs:
-        out.append(Constraint("rad.loss_gap", "min", thresholds.rad_gap))
+        out.append(Constraint("rad.loss_gap", "fraction_of_baseline", thresholds.rad_rel, ("rad",))
+                   if thresholds.rad_rel > 0 else Constraint("rad.loss_gap", "min", thresholds.rad_gap))
     if "wm" in mechs:
         out.append(Constraint("wm.acc", "drop_vs_baseline", thresholds.wm, ("wm",)))
     return tuple(out)

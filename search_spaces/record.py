@@ -22,7 +22,7 @@ _OPERATORS = {"min": ">=", "max": "<="}
 
 
 def analysis_view(space: Space) -> dict[str, Any]:
-    """``{"objectives": {metric: max|min}, "thresholds": {acc, wm, adv, di_p, rad_gap}, "constraints":
+    """``{"objectives": {metric: max|min}, "thresholds": {acc, wm, adv, di_p, rad_gap, rad_rel}, "constraints":
     {metric: [operator, bound]}, "notes": [...]}``: the space's search goal for the analysis.
 
     Absolute constraints (``min``/``max``) become bounds on config means; an explicit ``drop_vs_baseline`` on
@@ -30,7 +30,8 @@ def analysis_view(space: Space) -> dict[str, Any]:
     the analysis cannot express (a drop against other baselines) is named in ``notes``.
     """
     t = space.thresholds
-    thresholds: dict[str, float] = {"acc": t.acc, "wm": t.wm, "adv": t.adv, "di_p": t.di_p, "rad_gap": t.rad_gap}
+    thresholds: dict[str, float] = {"acc": t.acc, "wm": t.wm, "adv": t.adv, "di_p": t.di_p, "rad_gap": t.rad_gap,
+                                    "rad_rel": t.rad_rel}
     constraints: dict[str, list[Any]] = {}
     notes: list[str] = []
     if not space.search.conflict:

@@ -351,7 +351,7 @@ class _Parser:
         return Baselines(enabled=enabled, overrides=overrides)
 
     def thresholds(self, raw: Any) -> Thresholds:
-        names = ("acc", "wm", "adv", "di_p", "rad_gap")
+        names = ("acc", "wm", "adv", "di_p", "rad_gap", "rad_rel")
         body = self.mapping(raw, ("thresholds",), "thresholds", names)
         values: dict[str, float] = {}
         for k, v in body.items():
@@ -362,6 +362,9 @@ class _Parser:
                 self.fail(path, "thresholds.di_p", v, "a p-value in (0, 1)")
             if k == "rad_gap" and not (is_number(v) and v >= 0):
                 self.fail(path, "thresholds.rad_gap", v, "a number >= 0")
+            if k == "rad_rel" and not (is_number(v) and 0 <= v < 1):
+                self.fail(path, "thresholds.rad_rel", v, "a fraction in [0, 1) of the rad-alone loss gap "
+                          "(0: the absolute rule rad_gap)")
             values[k] = v
         return Thresholds(**values)
 
@@ -576,7 +579,8 @@ def to_dict(space: Space) -> dict[str, Any]:
         search["constraints"] = items
     out["search"] = search
     t = space.thresholds
-    out["thresholds"] = {"acc": t.acc, "wm": t.wm, "adv": t.adv, "di_p": t.di_p, "rad_gap": t.rad_gap}
+    out["thresholds"] = {"acc": t.acc, "wm": t.wm, "adv": t.adv, "di_p": t.di_p, "rad_gap": t.rad_gap,
+                         "rad_rel": t.rad_rel}
     out["resources"] = {"cpu": space.resources.cpu, "gpu": space.resources.gpu}
     return out
 

@@ -128,8 +128,9 @@ def test_missing_baseline_and_too_few_seeds_are_inconclusive(synth) -> None:  # 
 
 def test_absolute_rules_for_dataset_inference_and_radioactive_data(synth) -> None:  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(0)
-    base = [{"dataset": "mnist", "mechanisms": m, "metrics": {"acc": (0.95, 0.01)}} for m in ("dp", "adv", "di", "rad")]
-    groups = base + [
+    base = [{"dataset": "mnist", "mechanisms": m, "metrics": {"acc": (0.95, 0.01)}} for m in ("dp", "adv", "di")]
+    rad = {"dataset": "mnist", "mechanisms": "rad", "metrics": {"acc": (0.95, 0.01), "rad.loss_gap": (0.2, 0.02)}}
+    groups = base + [rad,
         {"dataset": "mnist", "mechanisms": "di+dp", "metrics": {"acc": (0.95, 0.01), "di.p_value": (0.05, 0.01)}},
         {
             "dataset": "mnist",
@@ -165,3 +166,48 @@ def test_a_mechanism_that_fails_alone_is_noted(synth) -> None:  # type: ignore[n
     assert "rad alone also misses its threshold" in cell["note"]
     rad = matrix.equivalence[matrix.equivalence["metric"] == "rad.loss_gap"].iloc[0]
     assert (rad["n_baseline"], rad["mean_baseline"]) == (3, pytest.approx(0.002))
+
+
+def _rad_groups(alone: tuple[float, float], paired: tuple[float, float]) -> list[dict]:  # type: ignore[type-arg]
+    acc = {"acc": (0.98, 0.002)}
+    return [
+        {"dataset": "mnist", "mechanisms": "dp", "metrics": acc},
+        {"dataset": "mnist", "mechanisms": "rad", "metrics": {**acc, "rad.loss_gap": alone}},
+        {"dataset": "mnist", "mechanisms": "dp+rad", "metrics": {**acc, "rad.loss_gap": paired}},
+    ]
+
+
+def test_radioactive_rule_is_relative_with_the_papers_absolute_rule_beside_it(synth) -> None:  # type: ignore[no-untyped-def]
+    # MNIST-like magnitudes: rad alone marks (0.004) but below the paper's absolute 1e-2
+    df = synth(_rad_groups((0.004, 0.0005), (0.003, 0.0005)), seeds=5)
+    eq = equivalence(df)
+    rad = eq[(eq["metric"] == "rad.loss_gap") & (eq["mechanisms"] == "dp+rad")].set_index("role")
+    assert set(rad.index) == {"verdict", "paper rule"}
+    assert rad.loc["verdict", "threshold"] == pytest.approx(0.05 * rad.loc["verdict", "mean_baseline"])
+    assert rad.loc["verdict", "verdict"] == "no conflict"
+    assert "misses the paper's absolute rule" in rad.loc["verdict", "reason"]
+    assert (rad.loc["paper rule", "threshold"], rad.loc["paper rule", "verdict"]) == (0.01, "conflict")
+    cell = conflicts(df).cells.set_index("mechanisms").loc["dp+rad"]
+    assert cell["verdict"] == "no conflict" and "rad alone also misses" in cell["note"]
+    # rad_rel=0 switches to the paper's rule, which then decides
+    absolute = conflicts(df, Thresholds(rad_rel=0)).cells.set_index("mechanisms").loc["dp+rad"]
+    assert (absolute["verdict"], absolute["metrics"]) == ("conflict", "rad.loss_gap")
+
+
+def test_a_radioactive_mark_that_vanishes_is_a_conflict(synth) -> None:  # type: ignore[no-untyped-def]
+    df = synth(_rad_groups((0.2, 0.02), (-0.001, 0.002)), seeds=5)
+    cell = conflicts(df).cells.set_index("mechanisms").loc["dp+rad"]
+    assert (cell["verdict"], cell["metrics"]) == ("conflict", "rad.loss_gap")
+    assert cell["note"] == ""
+
+
+def test_no_fraction_of_a_mark_that_rad_alone_does_not_make(synth) -> None:  # type: ignore[no-untyped-def]
+    df = synth(_rad_groups((0.0, 0.003), (0.003, 0.0005)), seeds=5)
+    eq = equivalence(df)
+    row = eq[(eq["metric"] == "rad.loss_gap") & (eq["mechanisms"] == "dp+rad") & (eq["role"] == "verdict")].iloc[0]
+    assert row["verdict"] == "inconclusive" and "rad alone misses" in row["reason"]
+
+
+def test_rad_rel_must_be_a_fraction() -> None:
+    with pytest.raises(ValueError, match="rad_rel"):
+        Thresholds(rad_rel=1.5)

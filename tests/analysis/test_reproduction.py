@@ -55,6 +55,11 @@ def test_tables_put_ours_beside_the_paper_and_keep_to_the_paper_setting() -> Non
     assert verdicts.loc["adv+wm", "ours"] == "no conflict" and verdicts.loc["adv+wm", "agree"] == "yes"
     assert verdicts.loc["dp+rad", "ours"] == "no data" and verdicts.loc["dp+rad", "agree"] == "no"
     assert repro.agreement.startswith("3 of 6 cells agree")
+    # the paper's absolute φ_RAD rule stands beside ours (decision 19); 0.0 misses it too
+    assert verdicts.loc["adv+rad", "paper's absolute φ_RAD rule"].startswith("conflict (rad.loss_gap")
+    assert verdicts.loc["adv+wm", "paper's absolute φ_RAD rule"] == ""
+    disagree = repro.tables["disagreements"].set_index("pair")
+    assert set(disagree.index) == {"dp+rad", "adv+di", "di+dp"} and "reasons" not in repro.tables["verdicts"]
     sweep = repro.tables["sweep_dp_wm"]
     assert sorted(sweep["dp.target_epsilon"]) == [3.0, 10.0]
     relaxed = repro.tables["decoupled"].set_index("pair").loc["dp+wm"]
