@@ -368,10 +368,10 @@ def run_search_outcome(opts: SearchOptions) -> SearchOutcome:
     except ss.SpaceError as err:
         raise ConfigError(str(err)) from None
     opts.out = _absolute(opts.out)
-    _check_writable(opts.out)
     if os.environ.get("EXPLORER_DATA_DIR"):  # inherited by the local Ray's workers
         os.environ["EXPLORER_DATA_DIR"] = str(Path(os.environ["EXPLORER_DATA_DIR"]).expanduser().absolute())
     _preflight(space, opts)
+    _check_writable(opts.out)
     since = datetime.now(timezone.utc)
     _init_ray(opts, space.name)
     try:
