@@ -55,7 +55,7 @@ def _trainable(config: dict[str, Any], *, out: str, objectives: Sequence[str] = 
                baseline_ids: Any = None, constraint_names: Sequence[str] = ()) -> None:
     import torch
 
-    from explorer.results import build_row, read_rows, write_rows
+    from explorer.results import build_row, read_row_file, write_rows
     from explorer.train import snapshot, train
 
     _limit_resources()
@@ -68,7 +68,7 @@ def _trainable(config: dict[str, Any], *, out: str, objectives: Sequence[str] = 
             retired = is_retired(d)
             if not retired:
                 resume = torch.load(Path(d) / "state.pt", weights_only=True)
-        previous = read_rows(rows_uri(out, trial_id)) if retired else []
+        previous = read_row_file(rows_uri(out, trial_id)) if retired else []
         if previous:  # it had finished before the driver was killed: report its row, train nothing
             tune.report(_final_result(previous[0], trial_config, constraints, baseline_means, baseline_ids,
                                       constraint_names))
