@@ -119,26 +119,25 @@ def main() -> None:
     args = parser.parse_args()
     tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="scale", dir="/tmp"))
     tmp.mkdir(parents=True, exist_ok=True)
+    print(f"trivial trials (synthetic, tiny net, 1 epoch), local Ray with {args.num_cpus} CPUs, "
+          f"{args.num_cpus} trials at a time")
+    header = ("trials", "overhead/trial", "driver CPU/trial", "driver peak RSS", "disk/trial (rows)", "status",
+              "report", "search wall", "trials' own")
+    print("  ".join(f"{h:>17}" for h in header), flush=True)
     results = []
     try:
         for n in args.sizes:
-            results.append(run_size(n, tmp, args.num_cpus))
-            r = results[-1]
-            print(f"{n} trials: search {r['wall']:.0f} s, trials' own time {r['own']:.0f} s, "
-                  f"{r['checkpoints']} checkpoints left under OUT/ray", flush=True)
+            r = run_size(n, tmp, args.num_cpus)
+            results.append(r)
+            cells = (f"{r['n']}", f"{r['overhead']:.2f} s", f"{r['cpu'] * 1000:.0f} ms", f"{r['rss']:.0f} MiB",
+                     f"{r['disk'] / 1024:.0f} KiB ({r['rows_disk'] / 1024:.0f})", f"{r['status']:.2f} s",
+                     f"{r['report']:.1f} s", f"{r['wall']:.0f} s", f"{r['own']:.0f} s")
+            print("  ".join(f"{c:>17}" for c in cells), flush=True)
+            if r["checkpoints"]:
+                print(f"  {r['checkpoints']} checkpoint folders left under OUT/ray", flush=True)
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
-    print(f"\ntrivial trials (synthetic, tiny net, 1 epoch), local Ray with {args.num_cpus} CPUs, "
-          f"{args.num_cpus} trials at a time")
-    header = ("trials", "overhead/trial", "driver CPU/trial", "driver peak RSS", "disk/trial (rows)", "status",
-              "report")
-    print("  ".join(f"{h:>18}" for h in header))
-    for r in results:
-        cells = (f"{r['n']}", f"{r['overhead']:.2f} s", f"{r['cpu'] * 1000:.0f} ms", f"{r['rss']:.0f} MiB",
-                 f"{r['disk'] / 1024:.0f} KiB ({r['rows_disk'] / 1024:.0f})", f"{r['status']:.2f} s",
-                 f"{r['report']:.1f} s")
-        print("  ".join(f"{c:>18}" for c in cells))
     if len(results) >= 2:
         a, b = results[0], results[-1]
         print(f"ratios {b['n']} vs {a['n']}: overhead/trial {b['overhead'] / a['overhead']:.2f}x, "
