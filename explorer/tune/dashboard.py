@@ -20,8 +20,8 @@ __all__ = ["job_config", "job_name", "login_hint", "TrialRepr"]
 
 
 def job_name(space_name: str, out: str) -> str:
-    """The Ray job's name: the space and the output it writes."""
-    return f"explorer search {space_name} -> {out}"
+    """The Ray job's name: the space (when known) and the output it writes."""
+    return f"explorer search {space_name} -> {out}" if space_name else f"explorer -> {out}"
 
 
 def job_config(space_name: str, space_path: str, out: str) -> JobConfig:

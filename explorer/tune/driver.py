@@ -55,7 +55,7 @@ def _trainable(config: dict[str, Any], *, out: str, objectives: Sequence[str] = 
                baseline_ids: Any = None, constraint_names: Sequence[str] = ()) -> None:
     import torch
 
-    from explorer.results import build_row, read_row_file, write_rows
+    from explorer.results import build_row, write_rows
     from explorer.train import snapshot, train
 
     _limit_resources()
@@ -63,16 +63,11 @@ def _trainable(config: dict[str, Any], *, out: str, objectives: Sequence[str] = 
     trial_id = tune.get_context().get_trial_id()
     resume = None
     checkpoint = tune.get_checkpoint()
-    if checkpoint is not None:
+    row = _finished_row(checkpoint, out, trial_id)
+    if checkpoint is not None and row is None:
         with checkpoint.as_directory() as d:
-            retired = is_retired(d)
-            if not retired:
-                resume = torch.load(Path(d) / "state.pt", weights_only=True)
-        previous = read_row_file(rows_uri(out, trial_id)) if retired else []
-        if previous:  # it had finished before the driver was killed: report its row, train nothing
-            tune.report(_final_result(previous[0], trial_config, constraints, baseline_means, baseline_ids,
-                                      constraint_names))
-            return
+            state = Path(d) / "state.pt"  # absent when retired: the trial trains again if its row is gone
+            resume = torch.load(state, weights_only=True) if state.exists() else None
     start = datetime.fromtimestamp(resume["extra"]["start"], timezone.utc) if resume else datetime.now(timezone.utc)
     placeholders = {k: float("nan") for k in objectives}
 
@@ -82,17 +77,11 @@ def _trainable(config: dict[str, Any], *, out: str, objectives: Sequence[str] = 
             tune.report({**placeholders, "epoch": epoch + 1, "loss": info["loss"], "acc": info["acc"]},
                         checkpoint=tune.Checkpoint.from_directory(d))
 
-    output = train(trial_config, on_epoch=on_epoch, resume_from=resume)
-    row = build_row(trial_config, output, trial_id=trial_id, start=start, end=datetime.now(timezone.utc))
-    row["node_id"] = ray.get_runtime_context().get_node_id()
-    write_rows([row], rows_uri(out, trial_id))
-    tune.report(_final_result(row, trial_config, constraints, baseline_means, baseline_ids, constraint_names))
-
-
-def _final_result(row: Mapping[str, Any], trial_config: TrialConfig, constraints: Any,
-                  baseline_means: Mapping[str, Mapping[str, float]] | None, baseline_ids: Any,
-                  constraint_names: Sequence[str]) -> dict[str, Any]:
-    """A finished trial's last report: its row's numbers, and its constraint values in an Optuna search."""
+    if row is None:
+        output = train(trial_config, on_epoch=on_epoch, resume_from=resume)
+        row = build_row(trial_config, output, trial_id=trial_id, start=start, end=datetime.now(timezone.utc))
+        row["node_id"] = ray.get_runtime_context().get_node_id()
+        write_rows([row], rows_uri(out, trial_id))
     final = {k: v for k, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     final.update({"epoch": trial_config.train.epochs, "node": row["node"], "node_id": row["node_id"], "status": "ok",
                   "config_id": row["config_id"], "mechanisms": row["mechanisms"]})
@@ -103,10 +92,21 @@ def _final_result(row: Mapping[str, Any], trial_config: TrialConfig, constraints
         except ValueError:  # a baseline mean is missing: this point cannot be shown feasible
             values = {k: math.inf for k in constraint_names}
         final.update({f"constraint.{k}": v for k, v in values.items()})
-    return final
+    tune.report(final)
 
 
-_trainable.__mixins__ = (TrialRepr,)  # type: ignore[attr-defined]  # the actor's repr: its trial id
+def _finished_row(checkpoint: Any, out: str, trial_id: str) -> dict[str, Any] | None:
+    """The row of a trial restored from a retired checkpoint (:mod:`explorer.tune.checkpoints`): it had
+    finished before the driver was killed, so it reports that row instead of training again."""
+    from explorer.results import read_row_file
+
+    if checkpoint is None:
+        return None
+    with checkpoint.as_directory() as d:
+        if not is_retired(d):
+            return None
+    rows = read_row_file(rows_uri(out, trial_id))
+    return rows[0] if rows else None
 
 
 # --- the Optuna constraint bridge -------------------------------------------------------------------
@@ -171,7 +171,7 @@ def _check_address(address: str) -> None:
                           "(is the cluster up? `ray status` on the head)") from None
 
 
-def _init_ray(opts: SearchOptions, space_name: str) -> None:
+def _init_ray(opts: SearchOptions, space_name: str = "") -> None:
     os.environ.setdefault("RAY_TRAIN_ENABLE_V2_MIGRATION_WARNINGS", "0")
     # one checkpoint per epoch is what resuming needs; Tune's snapshot-frequency warning is noise here
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
@@ -318,6 +318,7 @@ def _run_phase(name: str, trainable: Any, opts: SearchOptions, resources: dict[s
     progress = Progress(total, opts.out, objectives, feasible, opts.verbose, heartbeat_s=opts.heartbeat_s,
                         keep_checkpoints=opts.keep_checkpoints)
     wrapped = tune.with_resources(trainable, resources)
+    wrapped.__mixins__ = (TrialRepr,)  # the trial actors' repr (dashboard, log prefixes): their trial ids
     if restorable:
         if opts.verbose:
             print(f"[explorer] resuming {path}", file=sys.stderr, flush=True)
