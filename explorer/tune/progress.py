@@ -23,7 +23,7 @@ from explorer.config import TrialConfig
 from explorer.tune.checkpoints import retire
 from explorer.tune.paths import rows_uri, trial_dict
 
-__all__ = ["Progress", "write_error_row", "error_message"]
+__all__ = ["Progress", "write_error_row", "error_message", "best_text"]
 
 #: The best-feasible pass may take at most 1/BEST_COST_RATIO of the driver's time.
 BEST_COST_RATIO = 20.0
@@ -110,7 +110,7 @@ class Progress(tune.Callback):
         now = finished - self.finished_before
         eta = f"{elapsed / now * (self.total - finished):.0f}s" if now > 0 else "?"
         best = self._best(final=finished >= self.total)
-        best_txt = ", ".join(f"{k}={best[k]:.3f}" for k in self.objectives if k in best) if best else "none yet"
+        best_txt = best_text(best, self.objectives)
         line = (f"[explorer] {len(self.done)}/{self.total} done, {len(self.running)} running, "
                 f"{len(self.errored)} errored | {elapsed:.0f}s elapsed, ETA {eta} | best feasible: {best_txt}")
         if heartbeat and self.running:
@@ -149,6 +149,15 @@ class Progress(tune.Callback):
         self.errored.add(trial.trial_id)
         write_error_row(self.out, trial.config, trial.trial_id, error_message(trial), trial.last_result)
         self._line()
+
+
+def best_text(best: Mapping[str, Any] | None, objectives: Mapping[str, str]) -> str:
+    """The best point as the line shows it: its own ``text`` when it has one, else its objectives."""
+    if not best:
+        return "none yet"
+    if "text" in best:
+        return str(best["text"])
+    return ", ".join(f"{k}={best[k]:.3f}" for k in objectives if k in best)
 
 
 def error_message(trial: Any) -> str:
