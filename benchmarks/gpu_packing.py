@@ -127,8 +127,8 @@ def main() -> None:
           f"{'vs k=1':>7} {'peak MiB / cap MiB':>19} {'wall s':>7}")
     for r in results:
         print(f"{r['k']:>3} {r['ok']:>3} {r['errors']:>6} ({r['oom']:>3})  {r['span_ips']:>16.0f} "
-              f"{r['span_ips'] / base['span_ips']:>6.2f}x {r['sum_ips']:>14.0f} {r['sum_ips'] / base['sum_ips']:>6.2f}x "
-              f"{r['peak']:>9.0f} / {r['cap']:<8.0f} {r['wall']:>7.0f}")
+              f"{r['span_ips'] / base['span_ips']:>6.2f}x {r['sum_ips']:>14.0f} "
+              f"{r['sum_ips'] / base['sum_ips']:>6.2f}x {r['peak']:>9.0f} / {r['cap']:<8.0f} {r['wall']:>7.0f}")
 
 
 if __name__ == "__main__":

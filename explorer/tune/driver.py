@@ -14,7 +14,6 @@ import re
 import socket
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path

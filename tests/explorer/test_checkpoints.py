@@ -28,7 +28,8 @@ def _files(root: Path) -> set[str]:
 
 @pytest.mark.parametrize("keep_last", [False, True])
 def test_retire_marks_every_checkpoint_then_sweep_removes_them(tmp_path: Path, keep_last: bool) -> None:
-    done, running = _trial(tmp_path, "a_00000", 3), _trial(tmp_path, "a_00001", 2)
+    done = _trial(tmp_path, "a_00000", 3)
+    _trial(tmp_path, "a_00001", 2)  # not finished: never retired
     assert retire(done, keep_last=keep_last) == (2 if keep_last else 3)
     folders = sorted((tmp_path / "a_00000").glob("checkpoint_*"))
     assert all(is_retired(f) for f in folders) and not any(is_retired(f) for f in (tmp_path / "a_00001").iterdir())

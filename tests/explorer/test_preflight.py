@@ -26,8 +26,9 @@ def _imagefolder(root: Path, classes: int) -> Path:
 
 
 def test_a_space_that_can_run_has_no_problems() -> None:
-    assert problems([dict(BASE, dataset="synthetic", mechanisms="wm", **{"wm.trigger_size": 16, "wm.source": "digits"}),
-                     dict(BASE, dataset="digits", mechanisms="dp", **{"dp.target_epsilon": 3.0, "train.batch_size": 16})]) == []
+    wm = dict(BASE, dataset="synthetic", mechanisms="wm", **{"wm.trigger_size": 16, "wm.source": "digits"})
+    dp = dict(BASE, dataset="digits", mechanisms="dp", **{"dp.target_epsilon": 3.0, "train.batch_size": 16})
+    assert problems([wm, dp]) == []
 
 
 def test_each_distinct_problem_once_with_the_loaders_messages(tmp_path: Path) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pickle
-import time
 import re
+import time
 from types import SimpleNamespace
 
 import pytest
