@@ -16,6 +16,7 @@ Goal: overhead and disk per trial within 1.5x from 100 to 1,000 trials; status <
 1,000 trials.
 
     python benchmarks/search_scale.py [--sizes 100 1000] [--num-cpus 2] [--keep DIR]
+    python benchmarks/search_scale.py --reads OUT [OUT ...] [--repeats 3]   # status/report on kept outputs
 """
 
 from __future__ import annotations
@@ -111,12 +112,42 @@ def run_size(n: int, tmp: Path, num_cpus: int) -> dict[str, float]:
             "checkpoints": len(list((out / "ray").rglob("checkpoint_*"))), "status": status, "report": report}
 
 
+def reads(outs: list[str], repeats: int) -> None:
+    """`explorer status` and `explorer report` on existing outputs, alternated, against the start-up they
+    share (a fresh Python importing explorer.status, i.e. pandas and pyarrow): the rest grows with the rows."""
+    import pandas as pd
+
+    env = dict(os.environ)
+    startup = [sys.executable, "-c", "import explorer.status"]
+    times: dict[str, dict[str, list[float]]] = {o: {"status": [], "report": [], "startup": []} for o in outs}
+    with tempfile.TemporaryDirectory(prefix="reads", dir="/tmp") as tmp:
+        for i in range(repeats):
+            for out in outs:
+                times[out]["startup"].append(_timed(startup, env))
+                times[out]["status"].append(_timed([sys.executable, "-m", "explorer.cli", "status", out], env))
+                times[out]["report"].append(_timed([sys.executable, "-m", "explorer.cli", "report", out, "--out",
+                                                    f"{tmp}/r{i}"], env))
+    print(f"best of {repeats}, alternated: rows, start-up (python + pandas + pyarrow), status, status - start-up, "
+          "report")
+    for out in outs:
+        n = len(pd.read_parquet(Path(out) / "rows", columns=["trial_id"]))
+        t = {k: min(v) for k, v in times[out].items()}
+        print(f"{n:>6} rows  start-up {t['startup']:.2f} s  status {t['status']:.2f} s  "
+              f"status - start-up {t['status'] - t['startup']:.2f} s  report {t['report']:.1f} s  ({out})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--num-cpus", type=int, default=2, help="CPUs of the local Ray (= trials at a time)")
     parser.add_argument("--keep", help="keep the outputs and logs in this folder")
+    parser.add_argument("--reads", nargs="+", metavar="OUT",
+                        help="only time `explorer status` and `explorer report` on these outputs (no search)")
+    parser.add_argument("--repeats", type=int, default=3, help="with --reads: alternations (best of)")
     args = parser.parse_args()
+    if args.reads:
+        reads(args.reads, args.repeats)
+        return
     tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="scale", dir="/tmp"))
     tmp.mkdir(parents=True, exist_ok=True)
     print(f"trivial trials (synthetic, tiny net, 1 epoch), local Ray with {args.num_cpus} CPUs, "
