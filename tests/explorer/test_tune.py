@@ -110,6 +110,8 @@ def test_a_trial_larger_than_the_local_ray_exits_2(tmp_path: Path, capsys: pytes
     (["--address", "127.0.0.1:1"], "--address: got '127.0.0.1:1'"),
     (["--out", "/proc/forbidden"], "--out: got '/proc/forbidden'"),
     (["--max-concurrent", "0"], "--max-concurrent: got 0"),
+    (["--progress-every", "0"], "--progress-every: got 0, expected a number of seconds > 0"),
+    (["--progress-every", "nan"], "--progress-every: got nan"),
 ])
 def test_bad_input_exits_2_and_starts_nothing(tmp_path: Path, extra: list[str], needle: str, ray_tmp: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
