@@ -153,16 +153,24 @@ def _cmd_search(args: argparse.Namespace) -> int:
         return _fail(f"--max-concurrent: got {args.max_concurrent}, expected an integer >= 1")
     if args.retries < 0:
         return _fail(f"--retries: got {args.retries}, expected an integer >= 0")
+    if not (args.progress_every > 0 and math.isfinite(args.progress_every)):
+        return _fail(f"--progress-every: got {args.progress_every:g}, expected a number of seconds > 0")
     try:
-        from explorer.tune import SearchOptions, run_search
+        from explorer.tune import SearchOptions, run_search_outcome
 
-        errors = run_search(SearchOptions(space_path=args.space, out=args.out, address=args.address,
-                                          resume=args.resume, smoke=args.smoke, max_concurrent=args.max_concurrent,
-                                          retries=args.retries, num_cpus=args.num_cpus, num_gpus=args.num_gpus))
+        outcome = run_search_outcome(SearchOptions(
+            space_path=args.space, out=args.out, address=args.address, resume=args.resume, smoke=args.smoke,
+            max_concurrent=args.max_concurrent, retries=args.retries, num_cpus=args.num_cpus, num_gpus=args.num_gpus,
+            keep_checkpoints=args.keep_checkpoints, heartbeat_s=args.progress_every))
     except ConfigError as err:
         return _fail(str(err))
-    print(f"search finished: results in {args.out} ({errors} errored trials); "
-          f"see them with `explorer status {args.out}` or pandas.read_parquet", file=sys.stderr)
+    if outcome.all_failed:
+        print(f"search failed: all {outcome.ran} trials errored (their rows are in {args.out}); the errors:",
+              *outcome.summary(), sep="\n", file=sys.stderr)
+        return 1
+    print(f"search finished: results in {args.out} ({outcome.errored} errored trials); "
+          f"see them with `explorer status {args.out}` or pandas.read_parquet", *outcome.summary(), sep="\n",
+          file=sys.stderr)
     return 0
 
 
@@ -179,6 +187,10 @@ def _add_search(sub: Any) -> None:
     p.add_argument("--retries", type=int, default=1, help="retries of a failing trial from its last checkpoint")
     p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all)")
     p.add_argument("--num-gpus", type=float, help="GPUs of the local Ray (default: detected)")
+    p.add_argument("--keep-checkpoints", action="store_true",
+                   help="keep each finished trial's final checkpoint under OUT/ray (default: delete them)")
+    p.add_argument("--progress-every", type=float, default=60.0, metavar="SECONDS",
+                   help="a progress line at least this often while trials run (default: 60)")
     p.set_defaults(func=_cmd_search)
 
 

@@ -24,7 +24,7 @@ from explorer import cache
 from explorer.config import ConfigError
 
 __all__ = ["ImageData", "DatasetMissing", "load_dataset", "data_root", "to_float", "subset", "half_indices",
-           "train_half", "resize_to"]
+           "train_half", "resize_to", "clear_loaded"]
 
 
 class DatasetMissing(ConfigError):
@@ -323,3 +323,8 @@ def _load_cached(name: str, root: str) -> ImageData:
 def load_dataset(name: str, root: str | None = None) -> ImageData:
     """Load a dataset on the CPU (cached per process, so trials of one worker read it once)."""
     return _load_cached(name, str(data_root(root)))
+
+
+def clear_loaded() -> None:
+    """Forget the datasets this process has loaded (their memory goes back once nothing else holds them)."""
+    _load_cached.cache_clear()

@@ -25,7 +25,7 @@ from explorer import __version__
 from explorer.config import (AdvConfig, DataConfig, DIConfig, DPConfig, EvalConfig, RadConfig, TrainConfig,
                              TrialConfig, WMConfig)
 
-__all__ = ["METRICS", "ROW_SCHEMA", "build_row", "error_row", "write_rows", "resolve", "versions"]
+__all__ = ["METRICS", "ROW_SCHEMA", "build_row", "error_row", "write_rows", "read_row_file", "resolve", "versions"]
 
 #: Metric columns, NaN where they do not apply (definitions: docs/metrics.md).
 METRICS: tuple[str, ...] = (
@@ -142,3 +142,11 @@ def write_rows(rows: list[dict[str, Any]], path_or_uri: str | Path) -> str:
     else:
         pq.write_table(table, path, filesystem=fs)
     return path
+
+
+def read_row_file(path_or_uri: str | Path) -> list[dict[str, Any]]:
+    """The rows of one Parquet file written by :func:`write_rows`; [] when there is no such file."""
+    fs, path = resolve(path_or_uri)
+    if fs.get_file_info(path).type != pafs.FileType.File:
+        return []
+    return pq.read_table(path, filesystem=fs).to_pylist()

@@ -150,7 +150,7 @@ def ray_tmp(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def kill_ray():  # type: ignore[no-untyped-def]
     """:func:`kill_ray_processes`, for tests that stop a Ray runtime mid-way."""
     return kill_ray_processes

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 import explorer.confirm
-import explorer.tune
+import explorer.tune.driver as driver
 import search_spaces as ss
 from analysis import CONFIRM_SUFFIX, write_report
 from explorer.config import TrialConfig
@@ -75,12 +75,12 @@ def _screened(space: ss.Space) -> pd.DataFrame:
 
 
 def test_the_driver_and_the_report_use_one_baseline_implementation() -> None:
-    assert explorer.tune.match_config is BASELINES.match_config
+    assert driver.match_config is BASELINES.match_config
     assert explorer.confirm.baseline_settings is BASELINES.baseline_settings
     assert EQUIVALENCE.member_baselines is BASELINES.member_baselines
-    assert explorer.tune.best_point is POINTS.best_point
-    assert explorer.tune.operating_points is POINTS.operating_points
-    assert not hasattr(ss, "baseline_config_ids") and not hasattr(explorer.tune, "_baseline_means")
+    assert driver.best_point is POINTS.best_point
+    assert driver.operating_points is POINTS.operating_points
+    assert not hasattr(ss, "baseline_config_ids") and not hasattr(driver, "_baseline_means")
 
 
 def test_the_driver_constraints_and_the_verdict_margins_agree_on_the_same_rows() -> None:
@@ -88,7 +88,7 @@ def test_the_driver_constraints_and_the_verdict_margins_agree_on_the_same_rows()
     space = ss.loads(SPACE)
     rows = _screened(space)
     osp = ss.optuna_space(space)
-    constraints = explorer.tune._Constraints(osp, explorer.tune._baseline_rows(rows))
+    constraints = driver._Constraints(osp, driver._baseline_rows(rows))
     points = POINTS.operating_points(rows, {"acc": "max"}).candidates.set_index("config_id")
     for row in rows[rows["mechanisms"] == "dp+wm"].to_dict("records"):
         values = constraints(row)

@@ -3,7 +3,6 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-import pytest
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "optuna_constraints.py"
 

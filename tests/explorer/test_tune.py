@@ -45,15 +45,19 @@ def _private_ray(ray_tmp: Path) -> Path:
     return ray_tmp
 
 
-def test_search_writes_one_row_per_trial_and_errors_become_rows(tmp_path: Path) -> None:
+def test_search_writes_one_row_per_trial_and_errors_become_rows(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
     space = _space(tmp_path, lr=", lr: {grid: [0.05, 1.0e+12]}", eps="4")
     expected = len(ss.expand(ss.load(space)))
-    errors = run_search(SearchOptions(space_path=space, out=str(tmp_path / "out"), retries=0, num_cpus=2,
-                                      verbose=False))
+    out = tmp_path / "out"
+    assert main(["search", space, "--out", str(out), "--retries", "0", "--num-cpus", "2"]) == 0  # some errors: 0
     rows = pd.read_parquet(tmp_path / "out" / "rows")
     assert len(rows) == expected and rows["trial_id"].is_unique
     failed = rows[rows["status"] == "error"]
-    assert errors == len(failed) > 0
+    err = capsys.readouterr().err.strip().splitlines()
+    end = max(i for i, line in enumerate(err) if line.startswith("search finished: "))
+    assert err[end].startswith(f"search finished: results in {out} ({len(failed)} errored trials); ")
+    assert sum(int(line.split(" x ")[0]) for line in err[end + 1:]) == len(failed) > 0  # the distinct errors
     assert (failed["train.lr"] == 1e12).all() and failed["error"].str.contains("TrainingDiverged").all()
     ok = rows[rows["status"] == "ok"]
     assert (ok["train.lr"] == 0.05).all() and ok["acc"].notna().all() and len(ok) == expected - len(failed)
@@ -106,6 +110,8 @@ def test_a_trial_larger_than_the_local_ray_exits_2(tmp_path: Path, capsys: pytes
     (["--address", "127.0.0.1:1"], "--address: got '127.0.0.1:1'"),
     (["--out", "/proc/forbidden"], "--out: got '/proc/forbidden'"),
     (["--max-concurrent", "0"], "--max-concurrent: got 0"),
+    (["--progress-every", "0"], "--progress-every: got 0, expected a number of seconds > 0"),
+    (["--progress-every", "nan"], "--progress-every: got nan"),
 ])
 def test_bad_input_exits_2_and_starts_nothing(tmp_path: Path, extra: list[str], needle: str, ray_tmp: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
@@ -137,3 +143,15 @@ def test_rerun_replaces_the_error_row_of_a_pair(tmp_path: Path) -> None:
     assert len(first) == len(second) == 2
     assert not second.duplicated(["config_id", "seed"]).any()
     assert set(second["trial_id"]) != set(first["trial_id"])  # the errored pair ran again, its old row went
+
+
+def test_a_search_whose_every_trial_fails_exits_1_with_the_errors(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    space = _space(tmp_path, lr=", lr: 1.0e+12", eps="{grid: [2, 8]}", baselines="false")
+    out = tmp_path / "out"
+    assert main(["search", space, "--out", str(out), "--retries", "0", "--num-cpus", "2"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-2] == f"search failed: all 2 trials errored (their rows are in {out}); the errors:"
+    assert err[-1].startswith("  2 x ") and "TrainingDiverged" in err[-1], err[-3:]
+    rows = pd.read_parquet(out / "rows")
+    assert len(rows) == 2 and (rows["status"] == "error").all()

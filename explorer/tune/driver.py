@@ -1,6 +1,6 @@
 """Ray Tune at the edge (DESIGN 5): the trainable, the search driver, the Optuna constraint bridge.
 
-The only module that imports Ray. Everything comes from ``ray.tune`` (Ray 2.60 runs Train v2, whose
+Ray is imported only under ``explorer.tune``. Everything comes from ``ray.tune`` (Ray 2.60 runs Train v2, whose
 ``ray.train.*`` objects are not meant for Tune). One trial is one config x one seed; it checkpoints each
 epoch, reports every objective in every report, and writes its Parquet row itself when it ends.
 Errored trials get their row from the driver once Tune has given up retrying them.
@@ -28,28 +28,16 @@ from ray.tune.search.optuna import OptunaSearch
 from analysis.baselines import match_config
 from analysis.operating_points import best_point, operating_points, point_summary
 from explorer.config import ConfigError, TrialConfig
+from explorer.outcome import SearchOutcome, session_outcome
+from explorer.tune.checkpoints import is_retired, sweep
+from explorer.tune.dashboard import TrialRepr, job_config, login_hint
+from explorer.tune.paths import RAY_DIR, ROWS_DIR, join_uri, rows_uri, trial_dict
+from explorer.tune.progress import Progress, best_text, write_error_row
 from search_spaces.constraints import METRICS
 
-__all__ = ["SearchOptions", "run_search", "run_confirm", "ConstrainedOptunaSearch", "rows_uri"]
-
-ROWS_DIR = "rows"
-RAY_DIR = "ray"
-
-
-def join_uri(base: str, *parts: str) -> str:
-    """Append path parts to a local path or URI, keeping a ``?query`` (``s3://b/x?region=r``) at the end."""
-    path, sep, query = base.partition("?")
-    return "/".join([path.rstrip("/"), *parts]) + (sep + query if sep else "")
-
-
-def rows_uri(out: str, trial_id: str) -> str:
-    """Where a trial's row lives: one Parquet part file per trial, so a retried trial overwrites its own."""
-    return join_uri(out, ROWS_DIR, f"part-{trial_id}.parquet")
-
-
-def _trial_dict(config: Mapping[str, Any]) -> dict[str, Any]:
-    return dict(config["trial"]) if "trial" in config else dict(config)
-
+__all__ = ["SearchOptions", "SearchOutcome", "run_search", "run_search_outcome", "run_confirm",
+           "ConstrainedOptunaSearch",
+           "rows_uri"]
 
 # --- the trainable ------------------------------------------------------------------------------------
 
@@ -72,13 +60,15 @@ def _trainable(config: dict[str, Any], *, out: str, objectives: Sequence[str] = 
     from explorer.train import snapshot, train
 
     _limit_resources()
-    trial_config = TrialConfig.from_dict(_trial_dict(config))
+    trial_config = TrialConfig.from_dict(trial_dict(config))
     trial_id = tune.get_context().get_trial_id()
     resume = None
     checkpoint = tune.get_checkpoint()
-    if checkpoint is not None:
+    row = _finished_row(checkpoint, out, trial_id)
+    if checkpoint is not None and row is None:
         with checkpoint.as_directory() as d:
-            resume = torch.load(Path(d) / "state.pt", weights_only=True)
+            state = Path(d) / "state.pt"  # absent when retired: the trial trains again if its row is gone
+            resume = torch.load(state, weights_only=True) if state.exists() else None
     start = datetime.fromtimestamp(resume["extra"]["start"], timezone.utc) if resume else datetime.now(timezone.utc)
     placeholders = {k: float("nan") for k in objectives}
 
@@ -88,16 +78,31 @@ def _trainable(config: dict[str, Any], *, out: str, objectives: Sequence[str] = 
             tune.report({**placeholders, "epoch": epoch + 1, "loss": info["loss"], "acc": info["acc"]},
                         checkpoint=tune.Checkpoint.from_directory(d))
 
-    output = train(trial_config, on_epoch=on_epoch, resume_from=resume)
-    row = build_row(trial_config, output, trial_id=trial_id, start=start, end=datetime.now(timezone.utc))
-    row["node_id"] = ray.get_runtime_context().get_node_id()
-    write_rows([row], rows_uri(out, trial_id))
+    if row is None:
+        output = train(trial_config, on_epoch=on_epoch, resume_from=resume)
+        row = build_row(trial_config, output, trial_id=trial_id, start=start, end=datetime.now(timezone.utc))
+        row["node_id"] = ray.get_runtime_context().get_node_id()
+        write_rows([row], rows_uri(out, trial_id))
     final = {k: v for k, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     final.update({"epoch": trial_config.train.epochs, "node": row["node"], "node_id": row["node_id"], "status": "ok",
                   "config_id": row["config_id"], "mechanisms": row["mechanisms"]})
     if constraints is not None:
         final.update(constraints(row))
     tune.report(final)
+
+
+def _finished_row(checkpoint: Any, out: str, trial_id: str) -> dict[str, Any] | None:
+    """The row of a trial restored from a retired checkpoint (:mod:`explorer.tune.checkpoints`): it had
+    finished before the driver was killed, so it reports that row instead of training again."""
+    from explorer.results import read_row_file
+
+    if checkpoint is None:
+        return None
+    with checkpoint.as_directory() as d:
+        if not is_retired(d):
+            return None
+    rows = read_row_file(rows_uri(out, trial_id))
+    return rows[0] if rows else None
 
 
 # --- the Optuna constraint bridge -------------------------------------------------------------------
@@ -146,104 +151,8 @@ class SearchOptions:
     num_cpus: int | None = None  # local Ray only
     num_gpus: float | None = None  # local Ray only; logical GPUs are fine
     verbose: bool = True
-
-
-class _Progress(tune.Callback):
-    """Terminal progress: done / running / errored / total, elapsed, ETA, the best feasible point so far.
-
-    It also writes the row of every trial that errored for good (after its retries).
-    """
-
-    def __init__(self, total: int, out: str, objectives: dict[str, str], feasible: Any, verbose: bool) -> None:
-        self.total, self.out, self.objectives, self.feasible, self.verbose = total, out, objectives, feasible, verbose
-        self.start = time.monotonic()
-        self.done: dict[str, dict[str, Any]] = {}
-        self.errored: set[str] = set()
-        self.running: set[str] = set()
-        self.finished_before = 0  # trials that had ended before a resume: not part of this session's rate
-        self.synced = False
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        # Tuner.restore unpickles the callback as it was saved: what ran then is not running now
-        self.__dict__.update(state)
-        self.running, self.start, self.synced = set(), time.monotonic(), False
-
-    def _sync(self, trials: list) -> None:
-        """On the first event, count the trials a restored experiment had already ended (no event comes for them)."""
-        if self.synced:
-            return
-        self.synced = True
-        for t in trials:
-            if t.status == "TERMINATED" and t.trial_id not in self.done:
-                self._record(t)
-            elif t.status == "ERROR":
-                self.errored.add(t.trial_id)
-        self.finished_before = len(self.done) + len(self.errored)
-
-    def _record(self, trial: Any) -> None:
-        self.done[trial.trial_id] = dict(trial.last_result or {}, mechanisms=trial.config.get(
-            "mechanisms", _trial_dict(trial.config).get("mechanisms")), config=_trial_dict(trial.config))
-
-    def _line(self) -> None:
-        if not self.verbose:
-            return
-        finished = len(self.done) + len(self.errored)
-        elapsed = time.monotonic() - self.start
-        now = finished - self.finished_before
-        eta = f"{elapsed / now * (self.total - finished):.0f}s" if now > 0 else "?"
-        try:
-            best = self.feasible(list(self.done.values()), self.objectives)
-        except Exception:  # noqa: BLE001 - progress text must never stop a search
-            best = None
-        best_txt = _best_text(best, self.objectives)
-        print(f"[explorer] {len(self.done)}/{self.total} done, {len(self.running)} running, "
-              f"{len(self.errored)} errored | {elapsed:.0f}s elapsed, ETA {eta} | best feasible: {best_txt}",
-              file=sys.stderr, flush=True)
-
-    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._sync(trials)
-        if trial.trial_id in self.errored:  # retried after a resume (resume_errored)
-            self.errored.discard(trial.trial_id)
-            self.finished_before -= 1
-        self.running.add(trial.trial_id)
-        self._line()
-
-    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._sync(trials)
-        self.running.discard(trial.trial_id)
-        self._record(trial)
-        self._line()
-
-    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._sync(trials)
-        self.running.discard(trial.trial_id)
-        self.errored.add(trial.trial_id)
-        write_error_row(self.out, trial.config, trial.trial_id, _error_message(trial), trial.last_result)
-        self._line()
-
-
-def _error_message(trial: Any) -> str:
-    path = getattr(trial, "error_file", None)
-    if path and os.path.exists(path):
-        lines = [line for line in Path(path).read_text().splitlines() if line.strip()]
-        if lines:
-            return lines[-1].strip()
-    return "trial failed (no error message recorded)"
-
-
-def write_error_row(out: str, config: Mapping[str, Any], trial_id: str, message: str,
-                    last: Mapping[str, Any] | None = None) -> None:
-    """The ``status=error`` row of a trial that Tune gave up on; host and start come from its last report."""
-    from explorer.results import error_row, write_rows
-
-    last = last or {}
-    started = last.get("timestamp", 0) - last.get("time_total_s", 0) if last.get("timestamp") else None
-    row = error_row(TrialConfig.from_dict(_trial_dict(config)), message, trial_id=trial_id,
-                    start=datetime.fromtimestamp(started, timezone.utc) if started else None,
-                    epochs_completed=int(last.get("epoch", 0) or 0))
-    row["node"] = last.get("hostname")
-    row["node_id"] = last.get("node_id")
-    write_rows([row], rows_uri(out, trial_id))
+    keep_checkpoints: bool = False  # keep each finished trial's final checkpoint (default: delete them all)
+    heartbeat_s: float = 60.0  # a progress line at least this often
 
 
 def _check_address(address: str) -> None:
@@ -258,23 +167,25 @@ def _check_address(address: str) -> None:
                           "(is the cluster up? `ray status` on the head)") from None
 
 
-def _init_ray(opts: SearchOptions) -> None:
+def _init_ray(opts: SearchOptions, space_name: str = "") -> None:
     os.environ.setdefault("RAY_TRAIN_ENABLE_V2_MIGRATION_WARNINGS", "0")
     # one checkpoint per epoch is what resuming needs; Tune's snapshot-frequency warning is noise here
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    job = job_config(space_name, opts.space_path, opts.out)
     if opts.address:
         _check_address(opts.address)
         try:
-            context = ray.init(address=opts.address, log_to_driver=False)
+            context = ray.init(address=opts.address, log_to_driver=False, job_config=job)
         except ConnectionError as err:
             raise ConfigError(f"--address: got {opts.address!r}, expected a running Ray cluster ({err})") from None
     else:
         context = ray.init(address="local", num_cpus=opts.num_cpus, num_gpus=opts.num_gpus,
-                           include_dashboard=True, dashboard_host="127.0.0.1", log_to_driver=False)
+                           include_dashboard=True, dashboard_host="127.0.0.1", log_to_driver=False, job_config=job)
     url = getattr(context, "dashboard_url", None)
-    if opts.verbose:
-        print(f"[explorer] Ray dashboard: http://{url}" if url else "[explorer] Ray dashboard: not running",
-              file=sys.stderr, flush=True)
+    _say(opts, f"Ray dashboard: http://{url} (job '{job.metadata['job_name']}')" if url else
+         "Ray dashboard: not running")
+    if url:
+        _say(opts, f"dashboard login: {login_hint()}")
 
 
 def _absolute(out: str) -> str:
@@ -436,14 +347,6 @@ def _read_row(out: str, trial_id: str) -> Any:
         return None
 
 
-def _best_text(best: dict[str, Any] | None, objectives: dict[str, str]) -> str:
-    if not best:
-        return "none yet"
-    if "text" in best:
-        return str(best["text"])
-    return ", ".join(f"{k}={best[k]:.3f}" for k in objectives if k in best)
-
-
 def _trial_dirname(trial: Any) -> str:
     return str(trial.trial_id)
 
@@ -473,8 +376,10 @@ def _run_phase(name: str, trainable: Any, opts: SearchOptions, resources: dict[s
                param_space: dict | None, tune_config: tune.TuneConfig, total: int, objectives: dict[str, str],
                feasible: Any = _no_point) -> Any:
     path, restorable = _experiment_dir(opts.out, name, opts.resume)
-    progress = _Progress(total, opts.out, objectives, feasible, opts.verbose)
+    progress = Progress(total, opts.out, objectives, feasible, opts.verbose, heartbeat_s=opts.heartbeat_s,
+                        keep_checkpoints=opts.keep_checkpoints)
     wrapped = tune.with_resources(trainable, resources)
+    wrapped.__mixins__ = (TrialRepr,)  # the trial actors' repr (dashboard, log prefixes): their trial ids
     if restorable:
         if opts.verbose:
             print(f"[explorer] resuming {path}", file=sys.stderr, flush=True)
@@ -490,6 +395,7 @@ def _run_phase(name: str, trainable: Any, opts: SearchOptions, resources: dict[s
         tuner = tune.Tuner(wrapped, param_space=param_space, tune_config=tune_config, run_config=run_config)
     results = tuner.fit()
     _reconcile(results, opts.out)
+    sweep(results.filesystem, results.experiment_path, keep_last=opts.keep_checkpoints)
     return results
 
 
@@ -507,7 +413,14 @@ def _reconcile(results: Any, out: str) -> None:
 
 
 def run_search(opts: SearchOptions) -> int:
-    """Run (or resume) a search; returns the number of errored trials. Raises ConfigError for bad input."""
+    """Run (or resume) a search; returns the number of trials that errored in it. Raises ConfigError for bad
+    input."""
+    return run_search_outcome(opts).errored
+
+
+def run_search_outcome(opts: SearchOptions) -> SearchOutcome:
+    """Run (or resume) a search; returns how the trials that ended in it did. Raises ConfigError for bad input,
+    including what the trials would meet on this machine (:mod:`explorer.preflight`) before Ray starts."""
     import search_spaces as ss
 
     try:
@@ -517,14 +430,32 @@ def run_search(opts: SearchOptions) -> int:
     except ss.SpaceError as err:
         raise ConfigError(str(err)) from None
     opts.out = _absolute(opts.out)
-    _check_writable(opts.out)
     if os.environ.get("EXPLORER_DATA_DIR"):  # inherited by the local Ray's workers
         os.environ["EXPLORER_DATA_DIR"] = str(Path(os.environ["EXPLORER_DATA_DIR"]).expanduser().absolute())
-    _init_ray(opts)
+    _preflight(space, opts)
+    _check_writable(opts.out)
+    since = datetime.now(timezone.utc)
+    _init_ray(opts, space.name)
     try:
-        return _search(space, opts)
+        _search(space, opts)
     finally:
         ray.shutdown()
+    return session_outcome(_existing_rows(opts.out), since)
+
+
+def _preflight(space: Any, opts: SearchOptions) -> None:
+    """Exit 2 on what would fail every affected trial here; on a cluster (whose nodes may hold data this
+    machine lacks) only warn."""
+    from explorer.preflight import problems, space_configs
+
+    found = problems(_absolute_data(c) for c in space_configs(space))
+    if not found:
+        return
+    if opts.address is None:
+        more = f" (and {len(found) - 1} more problems)" if len(found) > 1 else ""
+        raise ConfigError(f"{space.source}: {found[0]}{more}")
+    for problem in found[:5]:
+        _say(opts, f"warning: {problem} (on this machine; the cluster's nodes may differ)")
 
 
 def _tune_config(**kwargs: Any) -> tune.TuneConfig:
@@ -663,7 +594,7 @@ def _confirm(space: Any, opts: SearchOptions, top: int, seeds: int, goal: Any,
 
 def _final_line(space: Any, opts: SearchOptions, goal: Any) -> None:
     best = _BestPoint(opts.out, _existing_rows(opts.out), goal, _tuples(space)).best()
-    _say(opts, f"best feasible over all rows in {opts.out}: {_best_text(best, goal.objectives)}")
+    _say(opts, f"best feasible over all rows in {opts.out}: {best_text(best, goal.objectives)}")
 
 
 def run_confirm(opts: SearchOptions, *, top: int | None = None, seeds: int | None = None,

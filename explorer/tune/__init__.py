@@ -1,0 +1,26 @@
+"""Ray Tune at the edge (DESIGN 5): the only package that imports Ray.
+
+- :mod:`explorer.tune.driver`: the trainable, the search driver (``run_search``), the Optuna constraint bridge;
+- :mod:`explorer.tune.progress`: terminal progress and heartbeat, error rows, finished trials' clean-up;
+- :mod:`explorer.tune.checkpoints`: deleting the checkpoints of finished trials;
+- :mod:`explorer.tune.dashboard`: the Ray job's name, the dashboard login hint, trial actor names;
+- :mod:`explorer.tune.paths`: where rows and Tune's state live under OUT.
+"""
+
+from __future__ import annotations
+
+from explorer.tune.driver import (
+    ConstrainedOptunaSearch,
+    SearchOptions,
+    SearchOutcome,
+    run_search,
+    run_search_outcome,
+)
+from explorer.tune.paths import rows_uri
+from explorer.tune.progress import Progress
+
+#: The progress callback's name before the package split: experiments saved then pickled it under this name.
+_Progress = Progress
+
+__all__ = ["SearchOptions", "SearchOutcome", "run_search", "run_search_outcome", "ConstrainedOptunaSearch",
+           "rows_uri", "Progress"]
