@@ -14,6 +14,7 @@ plain batched inference. Printed, alternately timed, median of ``--repeats``:
 from __future__ import annotations
 
 import argparse
+import inspect
 import statistics
 import time
 
@@ -47,14 +48,20 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU; walk of {di.__file__}")
     config = TrialConfig.from_dict({"dataset": "mnist", "model": "cnn4", "data.dir": args.data_dir,
                                     "data.train_subset": 5000, "train.epochs": 3, "train.device": "cpu",
                                     "eval.adv_samples": 10, "eval.steps": 1})
     net = train(config).network.eval()
     data = make_context(config).data
     x, y = data.test_x[:args.images], data.test_y[:args.images]
-    batch = args.batch or di.walk_batch(torch.device("cpu"))
+    # the same script times older code too (run it with PYTHONPATH=<a checkout of it>): before the walk took a
+    # batch size, it walked _WALK_BATCH rows per pass
+    takes_batch = "batch" in inspect.signature(di.blind_walk).parameters
+    default = di.walk_batch(torch.device("cpu")) if hasattr(di, "walk_batch") else di._WALK_BATCH
+    batch = args.batch or default
+    if not takes_batch and batch != default:
+        raise SystemExit(f"--batch: this checkout's walk ({di.__file__}) has a fixed batch of {default}")
     plain_x = to_float(data.test_x[:batch]).contiguous(memory_format=torch.channels_last)
     counter = _Counter(net)
 
@@ -70,7 +77,7 @@ def main() -> None:
         counter.images = 0
         g = torch.Generator().manual_seed(0)
         t = time.perf_counter()
-        di.blind_walk(counter, x, y, g, batch=batch)
+        di.blind_walk(counter, x, y, g, **({"batch": batch} if takes_batch else {}))
         seconds = time.perf_counter() - t
         walk_rates.append(len(y) / seconds)
         pass_rates.append(counter.images / seconds)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
 from explorer.config import ConfigError, TrialConfig
+from explorer.outcome import SearchInterrupted
 
 __all__ = ["main"]
 
@@ -148,6 +149,11 @@ def _add_train(sub: Any) -> None:
     p.set_defaults(func=_cmd_train)
 
 
+def _interrupted(stop: SearchInterrupted, out: str, how: str) -> int:
+    print(f"search interrupted: {stop}; the rows so far are in {out}; continue with {how}", file=sys.stderr)
+    return 130
+
+
 def _cmd_search(args: argparse.Namespace) -> int:
     if args.max_concurrent is not None and args.max_concurrent < 1:
         return _fail(f"--max-concurrent: got {args.max_concurrent}, expected an integer >= 1")
@@ -164,6 +170,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
             keep_checkpoints=args.keep_checkpoints, heartbeat_s=args.progress_every))
     except ConfigError as err:
         return _fail(str(err))
+    except SearchInterrupted as stop:
+        return _interrupted(stop, args.out, "the same command plus --resume")
     if outcome.all_failed:
         print(f"search failed: all {outcome.ran} trials errored (their rows are in {args.out}); the errors:",
               *outcome.summary(), sep="\n", file=sys.stderr)
@@ -209,6 +217,8 @@ def _cmd_confirm(args: argparse.Namespace) -> int:
                              top=args.top, seeds=args.seeds, space_name=args.space)
     except ConfigError as err:
         return _fail(str(err))
+    except SearchInterrupted as stop:
+        return _interrupted(stop, args.out, "the same command (only missing trials run)")
     print(f"confirmation finished: results in {args.out} ({errors} errored trials); "
           f"`explorer report {args.out} --out REPORT` tests the confirmed points", file=sys.stderr)
     return 0
@@ -271,7 +281,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, (_, _, text) in _DELEGATED.items():
         sub.add_parser(name, help=text, add_help=False)
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:  # outside a Tune run (which catches the first Ctrl-C itself)
+        print(f"explorer {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

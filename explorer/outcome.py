@@ -1,7 +1,7 @@
 """How a search ended, from the rows its trials wrote: how many ran, how many errored and with which errors.
 
-``explorer search`` exits 1 when every trial it ran errored (and prints the distinct errors), else 0.
-Needs pandas only.
+``explorer search`` exits 1 when every trial it ran errored (and prints the distinct errors), 130 when it was
+interrupted (:class:`SearchInterrupted`), else 0. Needs pandas only.
 """
 
 from __future__ import annotations
@@ -11,7 +11,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-__all__ = ["SearchOutcome", "session_outcome"]
+__all__ = ["SearchInterrupted", "SearchOutcome", "session_outcome"]
+
+
+class SearchInterrupted(Exception):
+    """A search phase ended with trials unfinished (Ctrl-C / SIGINT: Tune saved its state and returned).
+
+    The later phases do not start; ``--resume`` continues where it stopped."""
+
+    def __init__(self, phase: str, unfinished: int, total: int) -> None:
+        super().__init__(f"{phase}: {unfinished} of {total} trials unfinished")
+        self.phase, self.unfinished, self.total = phase, unfinished, total
 
 
 @dataclass(frozen=True)

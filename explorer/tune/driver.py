@@ -28,7 +28,7 @@ from ray.tune.search.optuna import OptunaSearch
 from analysis.baselines import match_config
 from analysis.operating_points import best_point, operating_points, point_summary
 from explorer.config import ConfigError, TrialConfig
-from explorer.outcome import SearchOutcome, session_outcome
+from explorer.outcome import SearchInterrupted, SearchOutcome, session_outcome
 from explorer.tune.checkpoints import is_retired, sweep
 from explorer.tune.dashboard import TrialRepr, job_config, login_hint
 from explorer.tune.paths import RAY_DIR, ROWS_DIR, join_uri, rows_uri, trial_dict
@@ -396,6 +396,12 @@ def _run_phase(name: str, trainable: Any, opts: SearchOptions, resources: dict[s
     results = tuner.fit()
     _reconcile(results, opts.out)
     sweep(results.filesystem, results.experiment_path, keep_last=opts.keep_checkpoints)
+    # Tune caught a SIGINT, saved its state and returned: stop here, not in the next phase. Trials it had not
+    # yet created (a searcher creates them lazily) count as unfinished too.
+    planned = max(len(results), total)
+    unfinished = planned - results.num_terminated - results.num_errors
+    if unfinished > 0:
+        raise SearchInterrupted(name, unfinished, planned)
     return results
 
 

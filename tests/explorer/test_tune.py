@@ -98,6 +98,30 @@ def test_sigkill_then_resume_gives_every_trial_exactly_once(tmp_path: Path, ray_
     assert progress and f"{expected}/{expected} done, 0 running, 0 errored" in progress[-1], progress[-3:]
 
 
+def test_ctrl_c_stops_the_search_with_130_and_resume_finishes_it(tmp_path: Path, ray_tmp: Path, kill_ray,  # type: ignore[no-untyped-def]
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    space = _space(tmp_path, "interrupted", epochs=20, baselines="false")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "explorer.cli", "search", space, "--out", str(out), "--num-cpus", "2",
+           "--max-concurrent", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not list((out / "rows").glob("part-*.parquet")) and proc.poll() is None:
+        time.sleep(0.2)
+    assert proc.poll() is None, "the search ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    _, err = proc.communicate(timeout=180)
+    assert proc.returncode == 130, err[-2000:]
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("search interrupted: interrupted") and "1 of 2 trials unfinished" in last, last
+    assert last.endswith("continue with the same command plus --resume")
+    assert len(pd.read_parquet(out / "rows")) == 1
+    kill_ray(ray_tmp)
+    assert main(["search", space, "--out", str(out), "--resume", "--num-cpus", "2"]) == 0
+    rows = pd.read_parquet(out / "rows")
+    assert len(rows) == 2 and (rows["status"] == "ok").all() and rows["config_id"].is_unique
+
+
 def test_a_trial_larger_than_the_local_ray_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["search", _space(tmp_path, gpu=0.5), "--out", str(tmp_path / "out"), "--num-cpus", "2"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
