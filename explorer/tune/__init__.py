@@ -13,6 +13,7 @@ from explorer.tune.driver import (
     ConstrainedOptunaSearch,
     SearchOptions,
     SearchOutcome,
+    run_confirm,
     run_search,
     run_search_outcome,
 )
@@ -22,5 +23,6 @@ from explorer.tune.progress import Progress
 #: The progress callback's name before the package split: experiments saved then pickled it under this name.
 _Progress = Progress
 
-__all__ = ["SearchOptions", "SearchOutcome", "run_search", "run_search_outcome", "ConstrainedOptunaSearch",
+__all__ = ["SearchOptions", "SearchOutcome", "run_search", "run_search_outcome", "run_confirm",
+           "ConstrainedOptunaSearch",
            "rows_uri", "Progress"]
