@@ -11,8 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from explorer.config import MECHANISMS
-
+from . import registry
 from .domains import Choice, Fixed, Grid, Param, is_number
 from .knobs import KNOBS
 from .schema import Space
@@ -28,13 +27,7 @@ SMOKE_CAPS: dict[str, int] = {
     "train.batch_size": 64,
     "eval.adv_samples": 64,
     "eval.steps": 3,
-    "adv.steps": 3,
-    "wm.trigger_size": 16,
-    "wm.batch_size": 16,
-    "rad.iterations": 5,
-    "rad.marking_epochs": 1,
-    "di.samples": 32,
-    "di.max_steps": 10,
+    **{k: v for s in registry.specs().values() for k, v in s.smoke_caps.items()},
 }
 _RANDOM_SAMPLES = 2
 _OPTUNA_SAMPLES = 4
@@ -74,7 +67,7 @@ def smoke(space: Space) -> Space:
     overrides = dict(space.baselines.overrides)
     for key, cap in SMOKE_CAPS.items():
         mech = key.partition(".")[0]
-        if mech in MECHANISMS and mech not in used:
+        if mech in registry.specs() and mech not in used:
             continue
         param = knobs.get(key, Fixed(KNOBS[key].default))
         new, reference = _cap(param, cap)

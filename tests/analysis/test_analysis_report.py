@@ -126,7 +126,7 @@ def test_cli_success(table4_parquet: Path, tmp_path: Path, capsys: pytest.Captur
         (["{bad}", "--out", "{out}"], r"error: results path '.*bad\.parquet' is not a readable Parquet file .*"),
         (
             ["{good}", "--out", "{out}", "--threshold", "acc=2"],
-            r"error: threshold acc=2\.0: expected a drop in \(0, 1\].*",
+            r"error: thresholds.acc: got 2\.0, expected .*a number in \(0, 1\]",
         ),
         (
             ["{good}", "--out", "{out}", "--objectives", "acc"],

@@ -99,7 +99,7 @@ def test_constraint_signs_follow_optuna() -> None:
     assert ss.constraint_values({"mechanisms": "dp+wm", "acc": 0.9}, BASE)["wm.acc.drop_vs_baseline"] == math.inf
     with pytest.raises(ValueError, match="no baseline mean"):
         ss.constraint_values({"mechanisms": "dp+wm", "acc": 0.9, "wm.acc": 1.0}, {"dp": {"acc": 0.9}})
-    thr = ss.Thresholds(acc=0.0, wm=0.0)
+    thr = ss.Thresholds(acc=1e-12, wm=1e-12)  # a drop threshold is > 0 (one Thresholds for search and analysis)
     assert ss.constraint_values(ok, BASE, thresholds=thr)["acc.drop_vs_baseline"] == pytest.approx(0.02)
 
 
