@@ -7,10 +7,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from analysis.errors import AnalysisInputError
+from search_spaces import registry
 from search_spaces.config import ConfigError
+from search_spaces.spec import Rule
 from search_spaces.thresholds import Thresholds as _Shared
 
-__all__ = ["Thresholds"]
+__all__ = ["Thresholds", "describe", "rule_of"]
 
 
 class Thresholds(_Shared):
@@ -39,3 +41,33 @@ class Thresholds(_Shared):
             return super().parse(items, base)  # type: ignore[return-value]
         except ConfigError as err:
             raise AnalysisInputError(str(err)) from None
+
+
+def rule_of(metric: str) -> tuple[str, Rule] | None:
+    """(mechanism, rule) of the spec whose conflict rule is about ``metric``; None for acc and others."""
+    for name, spec in registry.specs().items():
+        if spec.rule is not None and spec.rule.metric == metric:
+            return name, spec.rule
+    return None
+
+
+def _rule_text(name: str, rule: Rule, th: _Shared) -> str:
+    value = th.get(rule.threshold.key)
+    if rule.kind == "drop_vs_baseline":
+        return f"{rule.metric} drop {value:g}"
+    if rule.kind == "max":
+        return f"{rule.metric} < {value:g}"
+    if rule.kind == "min":
+        return f"{rule.metric} >= {value:g}"
+    absolute = rule.absolute
+    if value <= 0 and absolute is not None:
+        return _rule_text(name, absolute, th)
+    beside = "" if absolute is None else (f" (ours; the paper's absolute rule, {_rule_text(name, absolute, th)}, "
+                                          "is shown beside it)")
+    return f"{rule.metric} >= {value:g} x the {name}-alone mean{beside}"
+
+
+def describe(th: _Shared) -> str:
+    """The conflict rule under ``th`` in one line: acc, each mechanism's rule (its spec's), alpha."""
+    rules = [_rule_text(n, s.rule, th) for n, s in registry.specs().items() if s.rule is not None]
+    return ", ".join([f"acc drop {th.acc:g}", *rules, f"alpha {th.alpha:g}"])

@@ -150,6 +150,8 @@ def spec_problems(spec: Any) -> list[str]:
         out.append("metrics: each name once")
     if spec.objective not in names:
         out.append(f"objective {spec.objective!r}: expected one of its metrics ({', '.join(names)})")
+    if spec.rule is not None and spec.rule.kind == "fraction_of_baseline" and spec.rule.absolute is None:
+        out.append("rule fraction_of_baseline: expected an absolute companion rule (reported beside it)")
     rule = spec.rule
     while rule is not None:
         if rule.metric not in names:
