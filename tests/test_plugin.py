@@ -57,7 +57,8 @@ def test_train_with_the_plugin_alone_and_with_dp(plugin_env: dict[str, str], tmp
         assert ("dp" in mechanisms) == (row["dp.epsilon"] == row["dp.epsilon"])  # NaN without dp
 
 
-def test_search_sets_its_knobs_and_report_shows_its_verdict(plugin_env: dict[str, str], tmp_path: Path) -> None:
+def test_search_sets_its_knobs_and_report_shows_its_verdict(plugin_env: dict[str, str], tmp_path: Path,
+                                                            ray_tmp: Path) -> None:
     space = tmp_path / "gauss.yaml"
     space.write_text("name: gauss-dp\ndataset: digits\nmechanisms: [[dp, gauss]]\nseeds: 2\n"
                      "training: {epochs: 1}\ngauss: {sigma: {grid: [0.1, 0.25]}}\n")
@@ -68,7 +69,7 @@ def test_search_sets_its_knobs_and_report_shows_its_verdict(plugin_env: dict[str
     assert len(run.stderr.strip().splitlines()) == 1
     out, report = tmp_path / "out", tmp_path / "report"
     run = _run([*EXPLORER, "search", str(space), "--out", str(out), "--smoke", "--num-cpus", "2",
-                "--progress-every", "600"], dict(plugin_env, RAY_TMPDIR=str(tmp_path)), tmp_path, timeout=600)
+                "--progress-every", "600"], dict(plugin_env, RAY_TMPDIR=str(ray_tmp)), tmp_path, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     rows = pd.read_parquet(out / "rows")
     assert (rows["status"] == "ok").all(), rows[["mechanisms", "status", "error"]]
