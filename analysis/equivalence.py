@@ -86,7 +86,8 @@ def equivalence(df: pd.DataFrame, thresholds: Thresholds | None = None) -> pd.Da
     for the others) and the undefended model ("reference"); `wm.acc` / `adv.acc` against the wm / adv
     baseline; `di.p_value` (log10 scale) against its absolute threshold by a one-sample t-test;
     `rad.loss_gap` against `rad_rel` x the rad-alone mean by Welch's test, with the paper's absolute rule
-    beside it (role "paper rule"; it decides when `rad_rel` is 0). Only rows with role "verdict" decide. `margin` is how far
+    beside it (role "paper rule"; it decides when `rad_rel` is 0). Only rows with role "verdict" decide.
+    `margin` is how far
     the mean lies inside its threshold (negative: beyond it), in the metric's scale.
     """
     th = thresholds or Thresholds()

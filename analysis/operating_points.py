@@ -219,7 +219,8 @@ def _miss_text(metric: str, margin: float, th: Thresholds) -> str:
     name, rule = found
     value = th.get(rule.threshold.key)
     if rule.kind == "fraction_of_baseline" and value <= 0 and rule.absolute is not None:
-        rule, value = rule.absolute, th.get(rule.absolute.threshold.key)
+        rule = rule.absolute
+        value = th.get(rule.threshold.key)
     unit = " decades" if metric in LOG_METRICS else ""
     fmt = ".2f" if metric in LOG_METRICS else ".3g"
     if rule.kind == "max":

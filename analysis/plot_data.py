@@ -36,7 +36,8 @@ class ParetoData:
     """Configs of one setting in the plane of two objectives, with feasibility and the front marked.
 
     points: config_id, mechanisms, x, y, feasible, on_front, reference (a baseline config drawn for
-    comparison, not a candidate), evidence (confirmed, screening or empty). front: the on-front points sorted by x. region: constraints on x or y.
+    comparison, not a candidate), evidence (confirmed, screening or empty). front: the on-front points sorted
+    by x. region: constraints on x or y.
     """
 
     title: str

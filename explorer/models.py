@@ -34,7 +34,7 @@ class Normalize(nn.Module):
         self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.mean) / self.std
+        return (x - self.mean) / self.std  # type: ignore[operator]  # buffers, typed Tensor | Module
 
 
 class CNN4(nn.Module):
@@ -74,7 +74,8 @@ class _Block(nn.Module):
         out = self.norm2(self.conv2(F.relu(self.norm1(self.conv1(x)))))
         shortcut = x
         if self.stride != 1 or self.pad:
-            shortcut = F.pad(x[:, :, ::self.stride, ::self.stride], (0, 0, 0, 0, self.pad // 2, self.pad - self.pad // 2))
+            pad = (0, 0, 0, 0, self.pad // 2, self.pad - self.pad // 2)
+            shortcut = F.pad(x[:, :, ::self.stride, ::self.stride], pad)
         return F.relu(out + shortcut)
 
 

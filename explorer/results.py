@@ -39,7 +39,7 @@ def _metrics() -> tuple[str, ...]:
 #: reports, loss, then each mechanism spec's own.
 METRICS: tuple[str, ...] = _metrics()
 
-_SECTIONS = (*COMMON_SECTIONS.values(), *(s.config_cls for s in registry.specs().values()))
+_SECTIONS: tuple[Any, ...] = (*COMMON_SECTIONS.values(), *(s.config_cls for s in registry.specs().values()))
 
 
 def _arrow_type(annotation: str) -> pa.DataType:

@@ -366,7 +366,7 @@ class TrialConfig:
                 raise fail(f"{head}.{key}", value, f"no {head}.* keys unless '{head}' is in mechanisms "
                            f"(here: {mechanisms_name(mechanisms)})")
         kwargs: dict[str, Any] = dict(top, mechanisms=mechanisms)
-        classes = {**COMMON_SECTIONS, **{n: s.config_cls for n, s in specs.items()}}
+        classes: dict[str, Any] = {**COMMON_SECTIONS, **{n: s.config_cls for n, s in specs.items()}}
         for name, cls_ in classes.items():
             if name in sections:
                 kwargs[name] = cls_.from_mapping(sections[name])

@@ -28,7 +28,8 @@ def analysis_view(space: Space) -> dict[str, Any]:
     {metric: [operator, bound]}, "notes": [...]}``: the space's search goal for the analysis.
 
     Absolute constraints (``min``/``max``) become bounds on config means; an explicit ``drop_vs_baseline`` on
-    acc or a mechanism's drop metric (wm.acc, adv.acc) against the default baselines replaces that threshold of the conflict rule. What
+    acc or a mechanism's drop metric (wm.acc, adv.acc) against the default baselines replaces that threshold of
+    the conflict rule. What
     the analysis cannot express (a drop against other baselines) is named in ``notes``.
     """
     thresholds: dict[str, float] = space.thresholds.as_dict()

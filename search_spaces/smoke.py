@@ -39,11 +39,11 @@ def _cap(param: Param, cap: int) -> tuple[Param, Any]:
     """(capped param, the value baselines should use if it is a range, else None)."""
     if isinstance(param, Fixed):
         v = param.value
-        return Fixed(min(v, cap) if is_number(v) else cap if v is None else v), None
+        return Fixed(min(v, cap) if is_number(v) else cap if v is None else v), None  # type: ignore[type-var]
     if isinstance(param, (Grid, Choice)):
         vals: list[Any] = []
         for v in param.values():
-            c = min(v, cap) if is_number(v) else (cap if v is None else v)
+            c = min(v, cap) if is_number(v) else (cap if v is None else v)  # type: ignore[type-var]
             if c not in vals:
                 vals.append(c)
         return (Fixed(vals[0]) if len(vals) == 1 else type(param)(tuple(vals))), None
@@ -51,7 +51,7 @@ def _cap(param: Param, cap: int) -> tuple[Param, Any]:
         return Fixed(cap), None
     if param.high <= cap:  # type: ignore[union-attr]
         return param, None
-    return type(param)(param.low, cap), cap  # type: ignore[union-attr,call-arg]
+    return type(param)(param.low, cap), cap  # type: ignore[union-attr,call-arg,arg-type]
 
 
 def _two(param: Param) -> Param:

@@ -126,7 +126,8 @@ def spec_problems(spec: Any) -> list[str]:
         return [f"expected a search_spaces.spec.MechanismSpec, got {type(spec).__name__}"]
     out = []
     if not _NAME.fullmatch(spec.name) or spec.name in _RESERVED:
-        out.append(f"name {spec.name!r}: expected lower-case letters, digits and _ (not {', '.join(sorted(_RESERVED))})")
+        reserved = ", ".join(sorted(_RESERVED))
+        out.append(f"name {spec.name!r}: expected lower-case letters, digits and _ (not {reserved})")
     if getattr(spec.config_cls, "prefix", None) != spec.name:
         out.append(f"config_cls {getattr(spec.config_cls, '__name__', spec.config_cls)!r}: expected a "
                    f"search_spaces.config.Section dataclass with prefix {spec.name!r}")

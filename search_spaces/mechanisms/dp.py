@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping
+from typing import ClassVar
 
 from search_spaces.config import Section, choice, number
 from search_spaces.spec import Cost, MechanismSpec, Metric

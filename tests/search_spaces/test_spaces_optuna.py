@@ -69,7 +69,8 @@ def test_make_sampler() -> None:
 
 
 BASE = {"none": {"acc": 0.99, "adv.acc": 0.1}, "dp": {"acc": 0.95, "adv.acc": 0.05},
-        "wm": {"acc": 0.98, "wm.acc": 1.0}, "adv": {"acc": 0.97, "adv.acc": 0.8}, "rad": {"acc": 0.98, "rad.loss_gap": 0.004},
+        "wm": {"acc": 0.98, "wm.acc": 1.0}, "adv": {"acc": 0.97, "adv.acc": 0.8},
+        "rad": {"acc": 0.98, "rad.loss_gap": 0.004},
         "di": {"acc": 0.99}}
 
 
