@@ -31,7 +31,7 @@ name: dash
 dataset: synthetic
 model: tiny
 data: {train_subset: 128, test_subset: 64}
-training: {epochs: 12, batch_size: 16}  # epochs long enough in all for a 1 s heartbeat to see one
+training: {epochs: 12, batch_size: 16}  # long enough in all for 1 s heartbeats while trials run
 eval: {adv_samples: 16, steps: 2}
 mechanisms: [[wm]]
 wm: {trigger_size: 16}
@@ -138,6 +138,9 @@ def test_the_search_ends_with_rows_heartbeats_and_no_checkpoints(search: LiveSea
     assert len(rows) == 3 and (rows["status"] == "ok").all()
     ids = set(rows["trial_id"])
     heartbeats = [line for line in search.lines if " | running: " in line]
-    assert heartbeats and any(re.search(r"running: \S+ epoch ([1-9]|1[01])/12", line) for line in heartbeats), heartbeats[-5:]
+    # A fast machine may run all 12 epochs between two heartbeats, so a running trial shows as starting or at
+    # an epoch (test_progress checks the epoch text itself).
+    assert heartbeats and all(re.search(r"running: \w+_\d{5} (starting|epoch \d+/12)", line) for line in heartbeats), \
+        heartbeats[-5:]
     assert {m.group(1) for line in heartbeats for m in re.finditer(r"(\w+_\d{5}) (?:epoch|starting)", line)} <= ids
     assert not list((search.out / "ray").rglob("checkpoint_*"))  # finished trials keep no checkpoint
