@@ -26,7 +26,8 @@ def test_the_expected_presets_exist() -> None:
                 "sweep-gamma", "sweep-ratio", "di-independent", "optuna-dp-wm", "optuna-adv-wm",
                 "optuna-adv-rad", "optuna-dp-adv-wm"]
     expected = {"quickstart"} | {f"{d}-{f}" for d in ("mnist", "fmnist", "cifar10") for f in families}
-    repro = {f"repro-{d}-{f}" for d in ("mnist", "fmnist") for f in ("alone", "pairs", "rad", "decoupled", "sweep-dp-wm")}
+    repro = {f"repro-{d}-{f}" for d in ("mnist", "fmnist")
+             for f in ("alone", "pairs", "rad", "decoupled", "sweep-dp-wm")}
     repro |= {"repro-fmnist-sweep-gamma", "repro-mnist-di-independent", "repro-mnist-di-scale"}
     assert set(PRESETS) == expected | repro
 
