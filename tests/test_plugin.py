@@ -100,3 +100,22 @@ def test_a_broken_plugin_is_one_line_and_builtins_keep_working(case: str, tmp_pa
     lines = [line for line in run.stderr.splitlines() if "plug-in" in line]
     assert len(lines) == 1 and package in lines[0] and reason in lines[0], run.stderr
     assert "trials: 16 = 10 baselines + 6 grid trials" in run.stdout
+
+
+def test_the_plugin_class_asks_what_others_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from explorer.mechanisms.base import Mechanism
+    from explorer.mechanisms.dp import DPSGD
+
+    monkeypatch.syspath_prepend(str(EXAMPLE))
+    from gaussian_noise.mechanism import GaussianNoise
+
+    class InputOwner(Mechanism):
+        name, order, owns = "owner", 1, frozenset({"input"})
+
+    noise = GaussianNoise(GaussianNoise.config_cls(), torch.Generator())
+    assert (noise.name, noise.order) == ("gauss", 40) and noise.order < DPSGD.order  # noise lands before DP wraps
+    assert noise.problems(None, [InputOwner(None, torch.Generator())]) == [  # type: ignore[arg-type]
+        "gauss: owner owns the training inputs; noise cannot be added"]
+    assert noise.problems(None, []) == []  # type: ignore[arg-type]
