@@ -112,13 +112,15 @@ class OptunaSpace:
         """The Optuna sampler (NSGA-II by default, TPE on request), seeded with ``search.seed``."""
         import optuna  # lazily: only the engine needs it
 
+        from .samplers import NSGAIISampler
+
         se = self.space.search
         if se.sampler == "tpe":
             return optuna.samplers.TPESampler(seed=se.seed)
         kwargs: dict[str, Any] = {"seed": se.seed}
         if se.population_size is not None:
             kwargs["population_size"] = se.population_size
-        return optuna.samplers.NSGAIISampler(**kwargs)
+        return NSGAIISampler(**kwargs)
 
 
 def optuna_space(space: Space) -> OptunaSpace:

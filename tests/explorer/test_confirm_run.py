@@ -56,6 +56,7 @@ def _to_run(err: str) -> int:
     return int(found[-1])
 
 
+@pytest.mark.slow  # three Ray starts, ~2 min: make test-slow (the confirmation plan is tested without Ray)
 def test_confirm_adds_only_missing_trials_and_survives_sigkill(  # type: ignore[no-untyped-def]
         tmp_path: Path, ray_tmp: Path, kill_ray, capsys: pytest.CaptureFixture[str]) -> None:
     space = tmp_path / "conf.yaml"

@@ -75,7 +75,7 @@ def test_fractional_gpus_run_four_trials_at_once(tmp_path: Path) -> None:
 
 def test_sigkill_then_resume_gives_every_trial_exactly_once(tmp_path: Path, ray_tmp: Path, kill_ray,  # type: ignore[no-untyped-def]
                                                             capsys: pytest.CaptureFixture[str]) -> None:
-    space = _space(tmp_path, "killed", epochs=3, seeds=2)
+    space = _space(tmp_path, "killed", epochs=3)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "explorer.cli", "search", space, "--out", str(out), "--num-cpus", "2"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 import warnings
 from pathlib import Path
 
@@ -66,6 +67,27 @@ def test_make_sampler() -> None:
     assert isinstance(osp.make_sampler(), optuna.samplers.NSGAIISampler)
     tpe = ss.optuna_space(ss.loads(OPTUNA.replace("population_size: 4, ", "sampler: tpe, ")))
     assert isinstance(tpe.make_sampler(), optuna.samplers.TPESampler)
+
+
+@pytest.mark.parametrize("sampler", ["nsga2", "tpe"])
+def test_the_sampler_survives_pickling_mid_study(sampler: str) -> None:
+    """Ray Tune pickles its searcher with the sampler inside (Optuna 5.1's NSGA-II holds a thread lock)."""
+    text = OPTUNA if sampler == "nsga2" else OPTUNA.replace("population_size: 4, ", "sampler: tpe, ")
+    osp = ss.optuna_space(ss.loads(text))
+
+    def run(study: optuna.Study, n: int) -> None:
+        for _ in range(n):
+            trial = study.ask()
+            osp.suggest(trial)
+            study.tell(trial, [trial.number / 12] * len(osp.directions))
+
+    study = optuna.create_study(directions=osp.directions, sampler=osp.make_sampler())
+    run(study, 6)  # past NSGA-II's first generation of 4, so its generation cache and lock are in use
+    restored = pickle.loads(pickle.dumps(study.sampler))
+    study.sampler = restored
+    run(study, 6)
+    assert len(study.trials) == 12 and restored.__class__ is study.sampler.__class__
+    pickle.dumps(restored)  # and again
 
 
 BASE = {"none": {"acc": 0.99, "adv.acc": 0.1}, "dp": {"acc": 0.95, "adv.acc": 0.05},
