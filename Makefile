@@ -22,7 +22,10 @@ demo: $(STAMP)
 	$(BIN)/explorer report demo-results/quickstart --out demo-results/report
 	@echo "report: demo-results/report/report.html (and report.md, conflicts.csv, pareto.csv, PNGs)"
 
+# Lint and type-check first (settings in pyproject.toml), then the default suite.
 test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy explorer search_spaces analysis examples/gaussian_noise/gaussian_noise
 	$(BIN)/python -m pytest -q
 
 test-slow: $(STAMP)

@@ -8,15 +8,43 @@ import numpy as np
 import pandas as pd
 
 from analysis.baselines import match_columns, member_baselines
-from analysis.schema import dataset_order, members
+from analysis.schema import LOG_METRICS, dataset_order, members
 from analysis.stats import drop_tests, one_sample_p, welch_p
 from analysis.summary import ok_rows
 from analysis.thresholds import Thresholds
+from search_spaces import registry
+from search_spaces.spec import Rule
 
 __all__ = ["COLUMNS", "DROP_METRICS", "equivalence"]
 
-DROP_METRICS: dict[str, tuple[str, str]] = {"wm.acc": ("wm", "wm"), "adv.acc": ("adv", "adv")}
-"""Metric -> (mechanism that makes it relevant and is its baseline, Thresholds field)."""
+DROP_METRICS: dict[str, tuple[str, str]] = {
+    s.rule.metric: (n, s.rule.threshold.key)
+    for n, s in registry.specs().items()
+    if s.rule is not None and s.rule.kind == "drop_vs_baseline"
+}
+"""Metric -> (mechanism that makes it relevant and is its baseline, Thresholds key), from the specs' rules."""
+
+
+def _absolute_rules() -> list[tuple[str, Rule, Rule | None]]:
+    """(mechanism, absolute rule, relative rule it stands beside or None) for every spec with one."""
+    out: list[tuple[str, Rule, Rule | None]] = []
+    for name, spec in registry.specs().items():
+        rule = spec.rule
+        if rule is None:
+            continue
+        if rule.kind in ("max", "min"):
+            out.append((name, rule, None))
+        elif rule.kind == "fraction_of_baseline" and rule.absolute is not None:
+            out.append((name, rule.absolute, rule))
+    return out
+
+
+_LOG_RULE_METRICS = frozenset(r.metric for _, r, _ in _absolute_rules() if r.metric in LOG_METRICS)
+
+
+def _column(metric: str) -> str:
+    """The column a rule's test runs on: ``log10:<metric>`` for p-values, else the metric."""
+    return f"log10:{metric}" if metric in _LOG_RULE_METRICS else metric
 
 COLUMNS: tuple[str, ...] = (
     "dataset",
@@ -47,7 +75,6 @@ COLUMNS: tuple[str, ...] = (
     "verdict",
     "reason",
 )
-_LOG10_DI = "log10:di.p_value"
 _TINY = 1e-300  # p-values of 0 are clipped here before log10
 
 
@@ -59,13 +86,15 @@ def equivalence(df: pd.DataFrame, thresholds: Thresholds | None = None) -> pd.Da
     for the others) and the undefended model ("reference"); `wm.acc` / `adv.acc` against the wm / adv
     baseline; `di.p_value` (log10 scale) against its absolute threshold by a one-sample t-test;
     `rad.loss_gap` against `rad_rel` x the rad-alone mean by Welch's test, with the paper's absolute rule
-    beside it (role "paper rule"; it decides when `rad_rel` is 0). Only rows with role "verdict" decide. `margin` is how far
+    beside it (role "paper rule"; it decides when `rad_rel` is 0). Only rows with role "verdict" decide.
+    `margin` is how far
     the mean lies inside its threshold (negative: beyond it), in the metric's scale.
     """
     th = thresholds or Thresholds()
     rows = ok_rows(df)
-    if "di.p_value" in rows.columns:
-        rows = rows.assign(**{_LOG10_DI: np.log10(rows["di.p_value"].clip(lower=_TINY))})
+    logs = {_column(m): np.log10(rows[m].clip(lower=_TINY)) for m in _LOG_RULE_METRICS if m in rows.columns}
+    if logs:
+        rows = rows.assign(**logs)
     is_combo = rows["mechanisms"].map(lambda v: len(members(v)) >= 2).to_numpy(dtype=bool)
     configs = _config_stats(rows[is_combo])
     if configs.empty:
@@ -80,7 +109,8 @@ def equivalence(df: pd.DataFrame, thresholds: Thresholds | None = None) -> pd.Da
 
 
 def _config_stats(rows: pd.DataFrame) -> pd.DataFrame:
-    metrics = [m for m in ("acc", "wm.acc", "adv.acc", _LOG10_DI, "rad.loss_gap") if m in rows.columns]
+    wanted = ["acc", *DROP_METRICS, *dict.fromkeys(_column(r.metric) for _, r, _ in _absolute_rules())]
+    metrics = [m for m in wanted if m in rows.columns]
     if rows.empty:
         return pd.DataFrame()
     grouped = rows.groupby("config_id", sort=True)
@@ -105,8 +135,7 @@ def _config_stats(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _drop_rows(configs: pd.DataFrame, rows: pd.DataFrame, th: Thresholds) -> pd.DataFrame:
-    wanted = {"acc"} | {m for m, (mech, _) in DROP_METRICS.items()}
-    metrics = [m for m in ("acc", "wm.acc", "adv.acc") if m in rows.columns and m in wanted]
+    metrics = [m for m in ("acc", *DROP_METRICS) if m in rows.columns]
     mechs = sorted({x for v in configs["mechanisms"] for x in members(v)})
     frames = []
     for mech in [*mechs, "none"]:
@@ -121,7 +150,7 @@ def _drop_rows(configs: pd.DataFrame, rows: pd.DataFrame, th: Thresholds) -> pd.
             relevant = metric == "acc" or DROP_METRICS[metric][0] == mech
             if not relevant or (mech == "none" and metric != "acc"):
                 continue
-            threshold = th.acc if metric == "acc" else getattr(th, DROP_METRICS[metric][1])
+            threshold = th.acc if metric == "acc" else th.get(DROP_METRICS[metric][1])
             frames.append(_frame(merged, metric, mech, threshold, "reference" if mech == "none" else "verdict"))
     if not frames:
         return pd.DataFrame()
@@ -230,14 +259,15 @@ def _stat(frame: pd.DataFrame, kind: str, column: str) -> pd.Series:
 
 
 def _absolute_rows(configs: pd.DataFrame, rows: pd.DataFrame, th: Thresholds) -> pd.DataFrame:
-    # di.p_value must stay below di_p (log10 scale), rad.loss_gap must reach rad_gap. The mechanism's
-    # own baseline is attached for reference: when it misses the threshold too, the reason says so.
-    specs = [
-        ("di", "di.p_value", _LOG10_DI, math.log10(th.di_p), "greater", "log10"),
-        ("rad", "rad.loss_gap", "rad.loss_gap", th.rad_gap, "less", "linear"),
-    ]
+    # Each spec's absolute rule (di.p_value below di_p on a log10 scale, rad.loss_gap reaching rad_gap). The
+    # mechanism's own baseline is attached for reference: when it misses the threshold too, the reason says so.
     frames = []
-    for mech, metric, column, bound, bad_side, scale in specs:
+    for mech, rule, relative in _absolute_rules():
+        metric, column = rule.metric, _column(rule.metric)
+        value = th.get(rule.threshold.key)
+        bound = math.log10(value) if column != metric else value
+        bad_side = "greater" if rule.kind == "max" else "less"
+        scale = "log10" if column != metric else "linear"
         chosen = configs[configs["mechanisms"].map(lambda v, m=mech: m in members(v)).to_numpy(dtype=bool)]
         if chosen.empty:
             continue
@@ -276,22 +306,23 @@ def _absolute_rows(configs: pd.DataFrame, rows: pd.DataFrame, th: Thresholds) ->
             }
         )
         frame["verdict"], frame["reason"] = _absolute_verdicts(frame, bad_side, th.alpha)
-        if mech == "rad" and th.rad_rel > 0:
-            # ours decides (a fraction of the rad-alone gap); the paper's absolute rule is shown beside it
-            frames.append(_relative_rad(frame, th))
+        if relative is not None and th.get(relative.threshold.key) > 0:
+            # ours decides (a fraction of the mechanism-alone mean); the paper's absolute rule is shown beside it
+            frames.append(_relative(frame, mech, th.get(relative.threshold.key), value, th.alpha))
             frame["role"] = "paper rule"
         frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def _relative_rad(absolute: pd.DataFrame, th: Thresholds) -> pd.DataFrame:
-    """The radioactive verdict rows of our rule: `rad.loss_gap` must keep `th.rad_rel` of the rad-alone mean.
+def _relative(absolute: pd.DataFrame, mech: str, rel: float, bound: float, alpha: float) -> pd.DataFrame:
+    """The verdict rows of a ``fraction_of_baseline`` rule (the radioactive one: `rad.loss_gap` must keep
+    `rad_rel` of the rad-alone mean); `bound` is the absolute rule's, named in the reason when the baseline misses it.
 
-    Welch's test of mean - rad_rel * mean_baseline (the baseline's spread scaled with it): below 0 significantly
+    Welch's test of mean - rel * mean_baseline (the baseline's spread scaled with it): below 0 significantly
     is a conflict, above 0 significantly is no conflict. Only an exact baseline decides (docs/metrics.md 19).
     """
-    rel = th.rad_rel
     frame = absolute.copy()
+    metric = str(frame["metric"].iloc[0]) if len(frame) else ""
     threshold = rel * frame["mean_baseline"]
     frame["test"] = f"welch vs {rel:g} x baseline"
     frame["threshold"] = threshold
@@ -305,25 +336,25 @@ def _relative_rad(absolute: pd.DataFrame, th: Thresholds) -> pd.DataFrame:
     marks = one_sample_p(frame["mean_baseline"], frame["std_baseline"], frame["n_baseline"], 0.0, "greater")
     verdicts, reasons = [], []
     for row, p_marks in zip(frame.itertuples(index=False), np.asarray(marks, dtype=float)):
-        shown = f"mean rad.loss_gap {row.mean:.3g} vs {rel:g} x rad alone ({row.mean_baseline:.3g})"
+        shown = f"mean {metric} {row.mean:.3g} vs {rel:g} x {mech} alone ({row.mean_baseline:.3g})"
         if row.n < 2 or row.n_baseline < 2:
-            verdict, reason = "inconclusive", f"rad.loss_gap: n={row.n} vs baseline n={row.n_baseline}, need >= 2 each"
+            verdict, reason = "inconclusive", f"{metric}: n={row.n} vs baseline n={row.n_baseline}, need >= 2 each"
         elif row.baseline_match != "exact":
             verdict = "inconclusive"
-            reason = f"rad.loss_gap: no matching 'rad' baseline ({row.baseline_match}: {row.baseline_settings})"
-        elif not p_marks < th.alpha:
+            reason = f"{metric}: no matching '{mech}' baseline ({row.baseline_match}: {row.baseline_settings})"
+        elif not p_marks < alpha:
             verdict = "inconclusive"
-            reason = (f"rad.loss_gap: rad alone misses: its mean gap {row.mean_baseline:.3g} is not above 0 "
+            reason = (f"{metric}: {mech} alone misses: its mean {row.mean_baseline:.3g} is not above 0 "
                       f"(p={p_marks:.2g}), so no fraction of it can be kept")
-        elif row.difference < 0 and row.p_conflict < th.alpha:
+        elif row.difference < 0 and row.p_conflict < alpha:
             verdict, reason = "conflict", f"{shown}: below (Welch p={row.p_conflict:.2g})"
-        elif row.p_no_conflict < th.alpha:
+        elif row.p_no_conflict < alpha:
             verdict, reason = "no conflict", f"{shown}: not below (Welch p={row.p_no_conflict:.2g})"
         else:
             verdict = "inconclusive"
             reason = f"{shown}: not significant (p={row.p_conflict:.2g} / {row.p_no_conflict:.2g})"
-        if verdict != "inconclusive" and row.mean_baseline < th.rad_gap:
-            reason += f"; rad alone misses the paper's absolute rule ({row.mean_baseline:.3g} < {th.rad_gap:g})"
+        if verdict != "inconclusive" and row.mean_baseline < bound:
+            reason += f"; {mech} alone misses the paper's absolute rule ({row.mean_baseline:.3g} < {bound:g})"
         verdicts.append(verdict)
         reasons.append(reason)
     frame["verdict"], frame["reason"] = verdicts, reasons

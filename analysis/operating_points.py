@@ -13,9 +13,9 @@ import pandas as pd
 from analysis.conflicts import conflicts
 from analysis.equivalence import equivalence
 from analysis.pareto import Constraints, Objectives, feasible_mask, losses, pareto_mask, pareto_ranks
-from analysis.schema import hyperparameter_columns, members
+from analysis.schema import LOG_METRICS, hyperparameter_columns, members
 from analysis.summary import config_summary
-from analysis.thresholds import Thresholds
+from analysis.thresholds import Thresholds, rule_of
 
 __all__ = [
     "CONFIRM_SUFFIX",
@@ -204,7 +204,7 @@ def _with_checks(candidates: pd.DataFrame, eq: pd.DataFrame, verdicts: pd.DataFr
 
 
 def _scale(metric: str, threshold: float) -> float:
-    if metric == "di.p_value":
+    if metric in LOG_METRICS:
         return 1.0  # decades of p-value
     return abs(threshold) if threshold else 1.0
 
@@ -212,13 +212,24 @@ def _scale(metric: str, threshold: float) -> float:
 def _miss_text(metric: str, margin: float, th: Thresholds) -> str:
     if np.isnan(margin):
         return f"{metric}: no value or no baseline to check"
-    if metric == "di.p_value":
-        return f"di.p_value above {th.di_p:g} by {-margin:.2f} decades"
-    if metric == "rad.loss_gap":
-        limit = f"{th.rad_rel:g} x the rad-alone gap" if th.rad_rel > 0 else f"{th.rad_gap:g}"
-        return f"rad.loss_gap below {limit} by {-margin:.3g}"
-    limit = th.acc if metric == "acc" else (th.wm if metric == "wm.acc" else th.adv)
-    return f"{metric} drop {limit - margin:.3f} > {limit:g} (by {-margin:.3f})"
+    found = rule_of(metric)
+    if found is None:
+        limit = th.acc
+        return f"{metric} drop {limit - margin:.3f} > {limit:g} (by {-margin:.3f})"
+    name, rule = found
+    value = th.get(rule.threshold.key)
+    if rule.kind == "fraction_of_baseline" and value <= 0 and rule.absolute is not None:
+        rule = rule.absolute
+        value = th.get(rule.threshold.key)
+    unit = " decades" if metric in LOG_METRICS else ""
+    fmt = ".2f" if metric in LOG_METRICS else ".3g"
+    if rule.kind == "max":
+        return f"{metric} above {value:g} by {-margin:{fmt}}{unit}"
+    if rule.kind == "min":
+        return f"{metric} below {value:g} by {-margin:{fmt}}{unit}"
+    if rule.kind == "fraction_of_baseline":
+        return f"{metric} below {value:g} x the {name}-alone gap by {-margin:.3g}"
+    return f"{metric} drop {value - margin:.3f} > {value:g} (by {-margin:.3f})"
 
 
 def _with_constraints(candidates: pd.DataFrame, constraints: Constraints | None) -> pd.DataFrame:

@@ -10,8 +10,9 @@ import pandas as pd
 
 from analysis.conflicts import ConflictMatrix
 from analysis.pareto import Constraints, Objectives, feasible_mask, pareto_mask
-from analysis.schema import ENVIRONMENT, hyperparameter_columns, label, members
+from analysis.schema import ENVIRONMENT, LOG_METRICS, hyperparameter_columns, label, members
 from analysis.summary import ok_rows
+from search_spaces import registry
 
 __all__ = [
     "MAX_SERIES",
@@ -25,8 +26,9 @@ __all__ = [
     "swept_parameters",
 ]
 
-_PROTECTION_METRIC = {"wm": "wm.acc", "adv": "adv.acc", "rad": "rad.loss_gap", "di": "di.p_value"}
-_LOG_METRICS = frozenset({"di.p_value", "di.p_value_m10", "di.p_value_independent", "di.p_value_unseen", "rad.p_value"})
+#: Mechanism -> the metric its verdict is about (mechanisms with a conflict rule in their spec).
+_PROTECTION_METRIC = {n: s.rule.metric for n, s in registry.specs().items() if s.rule is not None}
+_LOG_METRICS = LOG_METRICS
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,8 @@ class ParetoData:
     """Configs of one setting in the plane of two objectives, with feasibility and the front marked.
 
     points: config_id, mechanisms, x, y, feasible, on_front, reference (a baseline config drawn for
-    comparison, not a candidate), evidence (confirmed, screening or empty). front: the on-front points sorted by x. region: constraints on x or y.
+    comparison, not a candidate), evidence (confirmed, screening or empty). front: the on-front points sorted
+    by x. region: constraints on x or y.
     """
 
     title: str

@@ -31,7 +31,7 @@ from analysis.plots import plot_conflicts, plot_curve, plot_pareto, plot_pareto_
 from analysis.recorded import SearchGoal, recorded_goal
 from analysis.schema import dataset_order, members
 from analysis.summary import config_summary
-from analysis.thresholds import Thresholds
+from analysis.thresholds import Thresholds, describe
 
 __all__ = ["DEFAULT_OBJECTIVES", "MAX_CURVES", "main", "write_report"]
 
@@ -168,10 +168,7 @@ def _intro(
         f"source: {source}",
         f"generated: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
         f"trials read: {len(df)} ({ok} ok, {len(df) - ok} not ok); the report covers the trials written so far",
-        f"thresholds: acc drop {th.acc:g}, wm.acc drop {th.wm:g}, adv.acc drop {th.adv:g}, di.p_value < {th.di_p:g}, "
-        + (f"rad.loss_gap >= {th.rad_rel:g} x the rad-alone mean (ours; the paper's absolute rule, >= "
-         f"{th.rad_gap:g}, is shown beside it)" if th.rad_rel > 0 else f"rad.loss_gap >= {th.rad_gap:g}")
-        + f", alpha {th.alpha:g}",
+        f"thresholds: {describe(th)}",
         "objectives: " + ", ".join(f"{k} ({v})" for k, v in objectives.items()),
     ]
     if constraints is not None:

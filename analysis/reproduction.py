@@ -95,7 +95,8 @@ def _cell(rows: pd.DataFrame, mechanisms: str, metric: str, ref: float | None, *
         ours = f"{_num(mean)} ± {_num(std)}" if n > 1 else _num(mean)
     if ref is None:
         return ours
-    theirs = f"< {paper.DI_BELOW:g}" if p_value and ref == paper.DI_BELOW else (format_p(ref) if p_value else f"{ref:g}")
+    theirs = (f"< {paper.DI_BELOW:g}" if p_value and ref == paper.DI_BELOW
+              else (format_p(ref) if p_value else f"{ref:g}"))
     return f"{ours} / {theirs}"
 
 
@@ -194,9 +195,10 @@ def _verdicts(rows: pd.DataFrame, datasets: list[str], th: Thresholds) -> pd.Dat
         ours = str(cell["verdict"].iloc[0]) if len(cell) else "no data"
         metrics = str(cell["metrics"].iloc[0]) if len(cell) else ""
         decisive = eq[(eq["mechanisms"] == pair) & (eq["dataset"] == d) & (eq["role"] == "verdict")]
-        evidence = "; ".join(f"{r.metric} {_num(r.mean)} vs {_num(r.threshold if r.test != 'welch+tost' else r.mean_baseline)}"
-                             f" (p_conflict {format_p(r.p_conflict)}, p_no_conflict {format_p(r.p_no_conflict)})"
-                             for r in decisive.itertuples())
+        evidence = "; ".join(
+            f"{r.metric} {_num(r.mean)} vs {_num(r.threshold if r.test != 'welch+tost' else r.mean_baseline)}"
+            f" (p_conflict {format_p(r.p_conflict)}, p_no_conflict {format_p(r.p_no_conflict)})"
+            for r in decisive.itertuples())
         # the paper's absolute φ_RAD rule, computed beside ours (docs/metrics.md, decision 19)
         reference = eq[(eq["mechanisms"] == pair) & (eq["dataset"] == d) & (eq["role"] == "paper rule")]
         absolute = ", ".join(f"{r.verdict} ({r.metric} {_num(r.mean)} vs {_num(r.threshold)})"

@@ -1,4 +1,5 @@
-"""Column names of the result schema and how to read them (metrics, hyperparameters, mechanisms)."""
+"""Column names of the result schema and how to read them (metrics, hyperparameters, mechanisms), from the
+mechanism specs of :mod:`search_spaces.registry` (torch-free; plug-ins included)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from search_spaces import registry
+
 __all__ = [
     "ENVIRONMENT",
+    "LOG_METRICS",
     "MECHANISMS",
     "METRICS",
     "VARIANT_FLAGS",
@@ -19,28 +23,13 @@ __all__ = [
     "metric_columns",
 ]
 
-MECHANISMS: tuple[str, ...] = ("adv", "di", "dp", "rad", "wm")
-"""Mechanism names as they appear in the `mechanisms` column ("none" is the undefended model)."""
+MECHANISMS: tuple[str, ...] = registry.names()
+"""Mechanism names as they appear in the `mechanisms` column ("none" is the undefended model): the specs'."""
 
-METRICS: tuple[str, ...] = (
-    "acc",
-    "adv.acc",
-    "wm.acc",
-    "wm.log10_p",
-    "rad.loss_gap",
-    "rad.p_value",
-    "rad.psnr",
-    "di.p_value",
-    "di.p_value_m10",
-    "di.p_value_independent",
-    "di.p_value_unseen",
-    "dp.epsilon",
-    "dp.noise_multiplier",
-    "loss",
-)
-"""Metric columns (floats, NaN where not applicable); `dp.noise_multiplier` is derived, not chosen."""
+METRICS: tuple[str, ...] = ("acc", *(m.name for s in registry.specs().values() for m in s.metrics), "loss")
+"""Metric columns (floats, NaN where not applicable), from the mechanism specs; some are derived, not chosen."""
 
-VARIANT_FLAGS: tuple[str, ...] = ("wm.decoupled", "rad.decoupled")
+VARIANT_FLAGS: tuple[str, ...] = tuple(f for s in registry.specs().values() for f in s.variant_flags)
 """Variant switches that baseline matching ignores (a baseline runs in its mechanism's default variant)."""
 
 ENVIRONMENT: tuple[str, ...] = ("data.dir", "train.device", "eval.batch_size")
@@ -50,33 +39,16 @@ _HYPER_PREFIXES = frozenset({*MECHANISMS, "train", "data", "eval"})
 
 _LABELS: dict[str, str] = {
     "acc": "test accuracy (fraction)",
-    "adv.acc": "accuracy under PGD (fraction)",
-    "wm.acc": "watermark accuracy on D_T (fraction)",
-    "wm.log10_p": "watermark log10 p (Eq. 3)",
-    "rad.loss_gap": "radioactive loss gap (nats)",
-    "rad.p_value": "radioactive p-value",
-    "rad.psnr": "radioactive PSNR (dB)",
-    "di.p_value": "DI p-value (all held-out rows)",
-    "di.p_value_m10": "DI p-value (m = 10, harmonic mean)",
-    "di.p_value_independent": "DI p-value (model trained on half B)",
-    "di.p_value_unseen": "DI p-value (unseen half B as members)",
-    "dp.epsilon": "DP ε spent",
-    "dp.target_epsilon": "DP ε (target)",
-    "dp.delta": "DP δ",
-    "dp.max_grad_norm": "DP clipping norm C",
-    "adv.gamma": "PGD γ (pixels, [0,1] scale)",
-    "adv.steps": "PGD steps",
-    "adv.step_size": "PGD step size (pixels, [0,1] scale)",
-    "wm.trigger_size": "trigger-set size |D_T| (images)",
-    "rad.ratio": "radioactive ratio (fraction of training set)",
-    "rad.radius": "radioactive radius (pixels, [0,1] scale)",
-    "di.samples": "DI samples",
+    **{m.name: m.label for s in registry.specs().values() for m in s.metrics},
+    **{k: v for s in registry.specs().values() for k, v in s.knob_labels.items()},
     "train.epochs": "epochs",
     "train.batch_size": "batch size (images)",
     "train.lr": "learning rate",
     "data.train_subset": "training subset (images)",
     "data.test_subset": "test subset (images)",
 }
+LOG_METRICS: frozenset[str] = frozenset(m.name for s in registry.specs().values() for m in s.metrics if m.log_scale)
+"""Metrics plotted on a log scale (p-values)."""
 
 
 def label(column: str) -> str:

@@ -1,42 +1,21 @@
-"""The thresholds of the conflict rule (DESIGN 3.6), validated at construction."""
+"""The thresholds of the conflict rule (DESIGN 3.6): the one class of :mod:`search_spaces.thresholds`, whose
+bad values raise :class:`AnalysisInputError` here, as every bad input to `analysis` does."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
-from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from analysis.errors import AnalysisInputError
+from search_spaces import registry
+from search_spaces.config import ConfigError
+from search_spaces.spec import Rule
+from search_spaces.thresholds import Thresholds as _Shared
 
-__all__ = ["Thresholds"]
-
-_EXPECTED: dict[str, str] = {
-    "acc": "a drop in (0, 1] (fraction of test accuracy)",
-    "wm": "a drop in (0, 1] (fraction of watermark accuracy)",
-    "adv": "a drop in (0, 1] (fraction of accuracy under PGD)",
-    "di_p": "a p-value in (0, 1)",
-    "rad_gap": "a finite loss gap (nats)",
-    "rad_rel": "a fraction in [0, 1) of the rad-alone loss gap (0: the absolute rule rad_gap)",
-    "alpha": "a significance level in (0, 0.5)",
-}
+__all__ = ["Thresholds", "describe", "rule_of"]
 
 
-def _valid(name: str, value: object) -> bool:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return False
-    if name in ("acc", "wm", "adv"):
-        return 0 < value <= 1
-    if name == "di_p":
-        return 0 < value < 1
-    if name == "alpha":
-        return 0 < value < 0.5
-    if name == "rad_rel":
-        return 0 <= value < 1
-    return True
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Thresholds:
+class Thresholds(_Shared):
     """When a combination is in conflict (paper Section 3), and the significance level of the tests.
 
     acc: largest tolerated drop of test accuracy below the lower single-mechanism baseline.
@@ -45,34 +24,50 @@ class Thresholds:
     rad_rel: `rad.loss_gap` must keep at least this fraction of the rad-alone baseline's mean (our rule,
     docs/metrics.md decision 19: the paper's 1e-2 over its smallest rad-alone gap, 0.191); 0 switches to
     the paper's absolute rule, `rad.loss_gap` >= rad_gap, which is always reported beside it.
-    alpha: significance level of every test.
+    alpha: significance level of every test. A plug-in mechanism adds its own (its spec's rule).
     """
 
-    acc: float = 0.10
-    wm: float = 0.30
-    adv: float = 0.10
-    di_p: float = 1e-3
-    rad_gap: float = 1e-2
-    rad_rel: float = 0.05
-    alpha: float = 0.05
+    __slots__ = ()
 
-    def __post_init__(self) -> None:
-        for name, what in _EXPECTED.items():
-            if not _valid(name, getattr(self, name)):
-                raise AnalysisInputError(f"threshold {name}={getattr(self, name)!r}: expected {what}")
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ConfigError as err:
+            raise AnalysisInputError(str(err)) from None
 
     @classmethod
-    def parse(cls, items: Iterable[str], base: Thresholds | None = None) -> Thresholds:
-        """Thresholds from `key=value` strings (e.g. `["acc=0.05", "alpha=0.01"]`) over `base` or the defaults."""
-        names = [f.name for f in fields(cls)]
-        changes: dict[str, float] = {}
-        for item in items:
-            key, sep, text = item.partition("=")
-            key = key.strip()
-            if not sep or key not in names:
-                raise AnalysisInputError(f"threshold {item!r}: expected key=value with key one of {', '.join(names)}")
-            try:
-                changes[key] = float(text)
-            except ValueError:
-                raise AnalysisInputError(f"threshold {item!r}: value {text!r} is not a number") from None
-        return replace(base or cls(), **changes)
+    def parse(cls, items: Iterable[str], base: _Shared | None = None) -> Thresholds:
+        try:
+            return super().parse(items, base)  # type: ignore[return-value]
+        except ConfigError as err:
+            raise AnalysisInputError(str(err)) from None
+
+
+def rule_of(metric: str) -> tuple[str, Rule] | None:
+    """(mechanism, rule) of the spec whose conflict rule is about ``metric``; None for acc and others."""
+    for name, spec in registry.specs().items():
+        if spec.rule is not None and spec.rule.metric == metric:
+            return name, spec.rule
+    return None
+
+
+def _rule_text(name: str, rule: Rule, th: _Shared) -> str:
+    value = th.get(rule.threshold.key)
+    if rule.kind == "drop_vs_baseline":
+        return f"{rule.metric} drop {value:g}"
+    if rule.kind == "max":
+        return f"{rule.metric} < {value:g}"
+    if rule.kind == "min":
+        return f"{rule.metric} >= {value:g}"
+    absolute = rule.absolute
+    if value <= 0 and absolute is not None:
+        return _rule_text(name, absolute, th)
+    beside = "" if absolute is None else (f" (ours; the paper's absolute rule, {_rule_text(name, absolute, th)}, "
+                                          "is shown beside it)")
+    return f"{rule.metric} >= {value:g} x the {name}-alone mean{beside}"
+
+
+def describe(th: _Shared) -> str:
+    """The conflict rule under ``th`` in one line: acc, each mechanism's rule (its spec's), alpha."""
+    rules = [_rule_text(n, s.rule, th) for n, s in registry.specs().items() if s.rule is not None]
+    return ", ".join([f"acc drop {th.acc:g}", *rules, f"alpha {th.alpha:g}"])

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
-from explorer.config import ConfigError, TrialConfig
+from explorer.config import MECHANISMS, ConfigError, TrialConfig
 from explorer.outcome import SearchInterrupted
 
 __all__ = ["main"]
@@ -134,9 +134,10 @@ def _add_train(sub: Any) -> None:
     p = sub.add_parser("train", help="train one protected model and print its result row",
                        description="Train one protected model; prints the row as JSON on stdout, progress on stderr.")
     p.add_argument("--config", help="YAML or JSON file of config keys (flags override it)")
-    p.add_argument("--dataset", help="digits (default), mnist, fashion_mnist, cifar10, gtsrb, synthetic, imagefolder:PATH")
+    p.add_argument("--dataset",
+                   help="digits (default), mnist, fashion_mnist, cifar10, gtsrb, synthetic, imagefolder:PATH")
     p.add_argument("--model", help="auto (default), cnn4, resnet20, tiny")
-    p.add_argument("--mechanisms", help="comma-separated: dp, adv, wm, rad, di (default: none)")
+    p.add_argument("--mechanisms", help="comma-separated, of: " + ", ".join(MECHANISMS) + " (default: none)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--experiment", help="experiment name recorded in the row")

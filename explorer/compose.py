@@ -14,7 +14,7 @@ from explorer.config import ConfigError
 from explorer.mechanisms.base import Batch, Mechanism, TrainData, TrainState, TrialContext
 from explorer.seeding import generator
 
-__all__ = ["CompositionError", "Composer", "attack_mode", "plain_step"]
+__all__ = ["CompositionError", "Composer", "attack_mode", "hooks_off", "plain_step"]
 
 
 class CompositionError(ConfigError):
@@ -22,17 +22,17 @@ class CompositionError(ConfigError):
 
 
 @contextlib.contextmanager
-def attack_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Eval mode with Opacus's per-sample hooks off, restored afterwards.
+def hooks_off(model: nn.Module, *, train: bool) -> Iterator[nn.Module]:
+    """``model`` in train or eval mode with Opacus's per-sample hooks off; mode and hooks restored afterwards.
 
-    PGD's forward and backward passes (and evaluation) must leave no per-sample gradient records in a
-    DP-SGD model; the plain module keeps the same parameters, so the attack sees the trained weights.
+    Passes outside DP-SGD (PGD's attack, evaluation, Section 7's decoupled steps) must leave no per-sample
+    gradient records; the plain module underneath keeps the same parameters.
     """
     was_training = model.training
     hooked = hasattr(model, "disable_hooks") and getattr(model, "hooks_enabled", False)
     if hooked:
         model.disable_hooks()  # type: ignore[operator]
-    model.eval()
+    model.train(train)
     try:
         yield model
     finally:
@@ -41,22 +41,18 @@ def attack_mode(model: nn.Module) -> Iterator[nn.Module]:
             model.enable_hooks()  # type: ignore[operator]
 
 
+def attack_mode(model: nn.Module) -> contextlib.AbstractContextManager[nn.Module]:
+    """Eval mode with Opacus's per-sample hooks off, restored afterwards (PGD and evaluation under DP-SGD)."""
+    return hooks_off(model, train=False)
+
+
 def plain_step(state: TrainState, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor) -> None:
     """A non-private optimizer step on the shared parameters (Section 7's decoupled training)."""
-    was_training = state.model.training
-    hooked = hasattr(state.model, "disable_hooks") and getattr(state.model, "hooks_enabled", False)
-    if hooked:
-        state.model.disable_hooks()  # type: ignore[operator]
-    try:
-        state.model.train()
+    with hooks_off(state.model, train=True):
         optimizer.zero_grad(set_to_none=True)
         nn.functional.cross_entropy(state.network(x), y).backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-    finally:
-        state.model.train(was_training)
-        if hooked:
-            state.model.enable_hooks()  # type: ignore[operator]
 
 
 class Composer:

@@ -221,7 +221,7 @@ def _pil_stack(paths: list[Path], size: tuple[int, int], mode: str) -> torch.Ten
     out = np.empty((len(paths), size[1], size[0], 3 if mode == "RGB" else 1), dtype=np.uint8)
     for i, p in enumerate(paths):
         with Image.open(p) as im:
-            arr = np.asarray(im.convert(mode).resize(size, Image.BILINEAR))
+            arr = np.asarray(im.convert(mode).resize(size, Image.Resampling.BILINEAR))
         out[i] = arr.reshape(out.shape[1:])
     return torch.from_numpy(out).permute(0, 3, 1, 2).contiguous()
 

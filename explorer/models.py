@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from search_spaces.config import resolve_model
+
 __all__ = ["Normalize", "CNN4", "ResNet20", "TinyNet", "build_model", "resolve_model", "DEFAULT_LR"]
 
 #: Peak one-cycle learning rates (CONF: 0.005 for the MNIST CNN; 0.1 for ResNet20).
@@ -32,7 +34,7 @@ class Normalize(nn.Module):
         self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.mean) / self.std
+        return (x - self.mean) / self.std  # type: ignore[operator]  # buffers, typed Tensor | Module
 
 
 class CNN4(nn.Module):
@@ -72,7 +74,8 @@ class _Block(nn.Module):
         out = self.norm2(self.conv2(F.relu(self.norm1(self.conv1(x)))))
         shortcut = x
         if self.stride != 1 or self.pad:
-            shortcut = F.pad(x[:, :, ::self.stride, ::self.stride], (0, 0, 0, 0, self.pad // 2, self.pad - self.pad // 2))
+            pad = (0, 0, 0, 0, self.pad // 2, self.pad - self.pad // 2)
+            shortcut = F.pad(x[:, :, ::self.stride, ::self.stride], pad)
         return F.relu(out + shortcut)
 
 
@@ -130,18 +133,6 @@ class Classifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(self.normalize(x))
-
-
-def resolve_model(name: str, shape: tuple[int, int, int]) -> str:
-    """``auto``: cnn4 for grey images of at least 8x8, resnet20 for colour ones of at least 16x16, else tiny."""
-    if name != "auto":
-        return name
-    c, h, w = shape
-    if c == 1 and min(h, w) >= 8:
-        return "cnn4"
-    if c == 3 and min(h, w) >= 16:
-        return "resnet20"
-    return "tiny"
 
 
 def build_model(name: str, shape: tuple[int, int, int], num_classes: int,

@@ -56,7 +56,7 @@ def problems(configs: Iterable[Mapping[str, Any]]) -> list[str]:
             if (config.config_id(), config.data.dir) in seen:
                 continue
             seen.add((config.config_id(), config.data.dir))
-            config = replace(config, train=replace(config.train, device="cpu"))
+            config = config.replace(train=replace(config.train, device="cpu"))
             key = (config.dataset, config.data)
             if key not in contexts:
                 try:

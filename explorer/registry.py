@@ -1,8 +1,13 @@
-"""The mechanism registry: names to classes, so configs and the CLI refer to mechanisms by name."""
+"""Mechanism names to classes. What a mechanism is lives in its spec (:mod:`search_spaces.registry`:
+built-ins and entry-point plug-ins); the spec names its class as ``module:Class``, imported here on first use."""
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, TypeVar
+
+from search_spaces import registry as specs
+from search_spaces.config import ConfigError
 
 if TYPE_CHECKING:
     from explorer.mechanisms.base import Mechanism
@@ -10,36 +15,40 @@ if TYPE_CHECKING:
 __all__ = ["register", "get", "names"]
 
 _REGISTRY: dict[str, type[Mechanism]] = {}
-BUILTIN_MODULES = ("explorer.mechanisms.dp", "explorer.mechanisms.adversarial", "explorer.mechanisms.watermark",
-                   "explorer.mechanisms.radioactive", "explorer.mechanisms.dataset_inference")
 M = TypeVar("M", bound="type[Mechanism]")
 
 
-def _load_builtins() -> None:
-    import importlib
-
-    for module in BUILTIN_MODULES:
-        importlib.import_module(module)
-
-
 def register(cls: M, *, replace: bool = False) -> M:
-    """Register a mechanism class under ``cls.name`` (usable as a decorator)."""
+    """Register a class under ``cls.name`` (a spec of that name must exist), e.g. to swap in a test double."""
     if cls.name in _REGISTRY and not replace and _REGISTRY[cls.name] is not cls:
         raise ValueError(f"mechanism {cls.name!r} is already registered ({_REGISTRY[cls.name].__qualname__})")
     _REGISTRY[cls.name] = cls
     return cls
 
 
-def get(name: str) -> type[Mechanism]:
-    _load_builtins()
+def _load(name: str) -> type[Mechanism]:
+    from explorer.mechanisms.base import Mechanism
 
+    spec = specs.get(name)
+    module, _, attr = spec.mechanism.partition(":")
     try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"mechanism: got {name!r}, expected one of {', '.join(names())}") from None
+        cls = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as err:
+        raise ConfigError("mechanisms", name, f"a mechanism whose class {spec.mechanism} imports (from "
+                          f"{spec.source}: {type(err).__name__}: {err})") from None
+    if not (isinstance(cls, type) and issubclass(cls, Mechanism) and cls.name == name):
+        raise ConfigError("mechanisms", name, f"a mechanism whose class {spec.mechanism} subclasses "
+                          f"explorer.mechanisms.base.Mechanism with its spec (from {spec.source})")
+    return cls
+
+
+def get(name: str) -> type[Mechanism]:
+    """The class of a mechanism (ConfigError for an unknown name or a class that does not import)."""
+    if name not in _REGISTRY:
+        _REGISTRY[name] = _load(name)
+    return _REGISTRY[name]
 
 
 def names() -> list[str]:
-    _load_builtins()
-
-    return sorted(_REGISTRY)
+    """Every mechanism name, sorted."""
+    return list(specs.names())

@@ -22,19 +22,24 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from explorer import __version__
-from explorer.config import (AdvConfig, DataConfig, DIConfig, DPConfig, EvalConfig, RadConfig, TrainConfig,
-                             TrialConfig, WMConfig)
+from explorer.config import TrialConfig
+from search_spaces import registry
+from search_spaces.config import COMMON_SECTIONS
 
 __all__ = ["METRICS", "ROW_SCHEMA", "build_row", "error_row", "write_rows", "read_row_file", "resolve", "versions"]
 
-#: Metric columns, NaN where they do not apply (definitions: docs/metrics.md).
-METRICS: tuple[str, ...] = (
-    "acc", "adv.acc", "loss", "wm.acc", "wm.log10_p", "rad.loss_gap", "rad.p_value", "rad.psnr",
-    "di.p_value", "di.p_value_m10", "di.p_value_independent", "di.p_value_unseen", "dp.epsilon",
-    "dp.noise_multiplier",
-)
 
-_SECTIONS = (DataConfig, TrainConfig, EvalConfig, DPConfig, AdvConfig, WMConfig, RadConfig, DIConfig)
+def _metrics() -> tuple[str, ...]:
+    everywhere = [m.name for s in registry.specs().values() for m in s.metrics if m.everywhere]
+    own = [m.name for s in registry.specs().values() for m in s.metrics if not m.everywhere]
+    return ("acc", *everywhere, "loss", *own)
+
+
+#: Metric columns, NaN where they do not apply (definitions: docs/metrics.md): acc, those every trial
+#: reports, loss, then each mechanism spec's own.
+METRICS: tuple[str, ...] = _metrics()
+
+_SECTIONS: tuple[Any, ...] = (*COMMON_SECTIONS.values(), *(s.config_cls for s in registry.specs().values()))
 
 
 def _arrow_type(annotation: str) -> pa.DataType:

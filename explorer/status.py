@@ -47,7 +47,9 @@ def read_rows(out: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
 
 def _fmt(seconds: float) -> str:
     seconds = int(seconds)
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 def summarise(rows: pd.DataFrame) -> str:

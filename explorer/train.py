@@ -156,7 +156,7 @@ def setup(config: TrialConfig) -> Run:
     train_data = composer.prepare_data(ctx, TrainData(ctx.data.train_x, ctx.data.train_y))
     torch.manual_seed(derive_seed(config.seed, "model"))
     network = build_model(ctx.model_name, ctx.data.shape, ctx.data.num_classes, ctx.data.mean, ctx.data.std)
-    network = composer.prepare_model(ctx, network.to(ctx.device))
+    network = composer.prepare_model(ctx, network.to(ctx.device))  # type: ignore[assignment]
     lr = cfg.lr if cfg.lr is not None else DEFAULT_LR[ctx.model_name]
     optimizer = torch.optim.SGD(network.parameters(), lr=lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     sampler = ShuffleSampler(len(train_data), cfg.batch_size, generator(config.seed, "data", ctx.device))

@@ -10,7 +10,10 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Literal, Mapping, Sequence
 
-from explorer.config import MECHANISMS, parse_mechanisms
+from search_spaces import registry
+from search_spaces.config import parse_mechanisms
+from search_spaces.spec import Rule
+from search_spaces.thresholds import Thresholds
 
 __all__ = [
     "METRICS",
@@ -24,28 +27,19 @@ __all__ = [
     "constraint_values",
 ]
 
-#: Metric (Parquet column) -> the mechanism that must be in a trial for the metric to exist (None: always).
-METRICS: dict[str, str | None] = {
-    "acc": None,
-    "adv.acc": None,  # computed for every trial (DESIGN 3.5)
-    "wm.acc": "wm",
-    "wm.log10_p": "wm",
-    "rad.loss_gap": "rad",
-    "rad.p_value": "rad",
-    "di.p_value": "di",
-    "di.p_value_m10": "di",
-    "dp.epsilon": "dp",
-}
+
+def _metrics() -> dict[str, str | None]:
+    out: dict[str, str | None] = {"acc": None}
+    for spec in registry.specs().values():
+        out.update({m.name: (None if m.everywhere else spec.name) for m in spec.metrics if m.searchable})
+    return out
+
+
+#: Metric (Parquet column) a search may use -> the mechanism a trial must have for it to exist (None: always).
+METRICS: dict[str, str | None] = _metrics()
 #: The direction in which each metric is better.
 DEFAULT_DIRECTIONS: dict[str, str] = {
-    "acc": "max", "adv.acc": "max", "wm.acc": "max", "wm.log10_p": "min", "rad.loss_gap": "max",
-    "rad.p_value": "min", "di.p_value": "min", "di.p_value_m10": "min", "dp.epsilon": "min",
-}
-#: The metric that stands for each mechanism's protection in default objectives.
-_PROTECTION_METRIC: dict[str, str] = {
-    "adv": "adv.acc", "di": "di.p_value", "dp": "dp.epsilon", "rad": "rad.loss_gap", "wm": "wm.acc",
-}
-
+    "acc": "max", **{m.name: m.direction for s in registry.specs().values() for m in s.metrics if m.searchable}}
 ConstraintKind = Literal["drop_vs_baseline", "fraction_of_baseline", "min", "max"]
 
 
@@ -59,18 +53,6 @@ class Objective:
     @property
     def optuna_direction(self) -> str:
         return "maximize" if self.direction == "max" else "minimize"
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """The conflict rule (DESIGN 3.6): drops in accuracy points (0.10 = 10 pp) and two absolute bounds."""
-
-    acc: float = 0.10  # acc more than this below the lower single-mechanism baseline
-    wm: float = 0.30  # wm.acc more than this below the WM baseline
-    adv: float = 0.10  # adv.acc more than this below the ADVTR baseline
-    di_p: float = 1e-3  # di.p_value above this: DI fails to verify
-    rad_gap: float = 1e-2  # the paper's rule: rad.loss_gap below this, the marks are not learned
-    rad_rel: float = 0.05  # ours: rad.loss_gap below this fraction of the rad-alone mean; 0: use rad_gap
 
 
 @dataclass(frozen=True)
@@ -133,36 +115,42 @@ class Constraint:
 
 def default_objectives(tuples: Sequence[Sequence[str]]) -> tuple[Objective, ...]:
     """``acc`` (max) plus the protection metric of each mechanism present in every tuple."""
-    common = set(MECHANISMS)
+    specs = registry.specs()
+    common = set(specs)
     for t in tuples:
         common &= set(t)
     out = [Objective("acc", "max")]
-    for m in MECHANISMS:
-        if m in common:
-            metric = _PROTECTION_METRIC[m]
-            out.append(Objective(metric, DEFAULT_DIRECTIONS[metric]))  # type: ignore[arg-type]
+    for name in sorted(common):
+        metric = specs[name].metric(specs[name].objective)
+        out.append(Objective(metric.name, metric.direction))
     return tuple(out)
 
 
-def conflict_constraints(mechanisms: Sequence[str], thresholds: Thresholds = Thresholds()) -> tuple[Constraint, ...]:
-    """The paper's conflict rule for one tuple, as constraints (feasible: no conflict)."""
+def _rule_constraint(name: str, rule: Rule, thresholds: Thresholds) -> Constraint:
+    threshold = thresholds.get(rule.threshold.key)
+    if rule.kind == "fraction_of_baseline" and threshold <= 0 and rule.absolute is not None:
+        return _rule_constraint(name, rule.absolute, thresholds)
+    baseline = (name,) if rule.kind in ("drop_vs_baseline", "fraction_of_baseline") else ()
+    return Constraint(rule.metric, rule.kind, threshold, baseline)
+
+
+def conflict_constraints(mechanisms: Sequence[str], thresholds: Thresholds | None = None) -> tuple[Constraint, ...]:
+    """The paper's conflict rule for one tuple, as constraints (feasible: no conflict): ``acc`` against the
+    lower member baseline, then each member's rule from its spec."""
+    th = thresholds if thresholds is not None else Thresholds()
     mechs = tuple(sorted(mechanisms))
-    out = [Constraint("acc", "drop_vs_baseline", thresholds.acc, mechs or ("none",))]
-    if "adv" in mechs:
-        out.append(Constraint("adv.acc", "drop_vs_baseline", thresholds.adv, ("adv",)))
-    if "di" in mechs:
-        out.append(Constraint("di.p_value", "max", thresholds.di_p))
-    if "rad" in mechs:
-        out.append(Constraint("rad.loss_gap", "fraction_of_baseline", thresholds.rad_rel, ("rad",))
-                   if thresholds.rad_rel > 0 else Constraint("rad.loss_gap", "min", thresholds.rad_gap))
-    if "wm" in mechs:
-        out.append(Constraint("wm.acc", "drop_vs_baseline", thresholds.wm, ("wm",)))
+    out = [Constraint("acc", "drop_vs_baseline", th.acc, mechs or ("none",))]
+    specs = registry.specs()
+    for name in mechs:
+        rule = specs[name].rule
+        if rule is not None:
+            out.append(_rule_constraint(name, rule, th))
     return tuple(out)
 
 
 def constraint_values(row: Mapping[str, Any], baseline_means: Mapping[str, Mapping[str, float]],
                       constraints: Sequence[Constraint] | None = None,
-                      thresholds: Thresholds = Thresholds()) -> dict[str, float]:
+                      thresholds: Thresholds | None = None) -> dict[str, float]:
     """Constraint values of one finished trial; each ``<= 0`` means feasible.
 
     ``row`` holds the trial's metrics and its ``mechanisms`` ("dp+wm"); ``baseline_means`` maps a baseline

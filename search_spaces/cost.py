@@ -3,6 +3,8 @@
 Unit: one *image pass*, the forward and backward pass of one training image through the trial's model.
 Per trial (E epochs, N training images, N_t test images, all after ``data.*_subset``):
 
+Each mechanism's spec declares its part (:class:`search_spaces.spec.Cost`); the built-ins':
+
 - training: ``E * N * (m_dp + adv_steps)``, with ``m_dp`` = 2.5 under DP-SGD (per-sample clipping, Poisson
   batches, accounting) else 1, and ``adv_steps`` = ``adv.steps`` under adversarial training (PGD runs with
   DP hooks off, so its passes are not DP-inflated), i.e. (steps + 1)x without DP;
@@ -23,9 +25,12 @@ trials, not measurements. Expect 2x either way.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from . import registry
+from .config import auto_model
 from .expand import expand
 from .optuna_space import OptunaSpace
 from .schema import Space
@@ -43,11 +48,9 @@ _UNKNOWN_SIZE = (10000, 2000)  # imagefolder:PATH
 THROUGHPUT: dict[str, tuple[float, float]] = {
     "tiny": (20000.0, 200000.0), "cnn4": (1500.0, 60000.0), "resnet20": (300.0, 20000.0),
 }
-DP_FACTOR = 2.5
+DP_FACTOR = registry.get("dp").cost.train_factor
 #: Seconds of fixed overhead per trial: (CPU, GPU).
 OVERHEAD_S = (3.0, 8.0)
-_AUTO_MODEL = {"digits": "tiny", "synthetic": "tiny", "mnist": "cnn4", "fashion_mnist": "cnn4",
-               "cifar10": "resnet20", "gtsrb": "resnet20"}
 
 
 @dataclass(frozen=True)
@@ -76,36 +79,25 @@ def human_seconds(s: float) -> str:
 
 
 def _model(config: Mapping[str, Any]) -> str:
-    model = config.get("model", "auto")
-    if model == "auto":
-        return _AUTO_MODEL.get(str(config.get("dataset")), "resnet20")
-    return model
+    return auto_model(str(config.get("model", "auto")), str(config.get("dataset")))
 
 
 def trial_passes(config: Mapping[str, Any]) -> float:
-    """Image passes of one flat trial config (see the module docstring)."""
-    mechs = str(config.get("mechanisms", "none")).split("+")
+    """Image passes of one flat trial config (see the module docstring; each mechanism's part is its spec's
+    :class:`~search_spaces.spec.Cost`)."""
+    specs = registry.specs()
+    mechs = [specs[m] for m in str(config.get("mechanisms", "none")).split("+") if m in specs]
     size = DATASET_SIZES.get(str(config.get("dataset")), _UNKNOWN_SIZE)
     n = min(config.get("data.train_subset") or size[0], size[0])
     nt = min(config.get("data.test_subset") or size[1], size[1])
     epochs = config.get("train.epochs", 5)
-    m_dp = DP_FACTOR if "dp" in mechs else 1.0
-    adv_steps = config.get("adv.steps", 10) if "adv" in mechs else 0
-    passes = epochs * n * (m_dp + adv_steps)
-    if "wm" in mechs:
-        passes += epochs * config.get("wm.trigger_size", 100) * (1.0 if config.get("wm.decoupled") else m_dp)
-    if "rad" in mechs:
-        if not config.get("rad.marking_model"):
-            passes += config.get("rad.marking_epochs", 5) * n
-        passes += config.get("rad.iterations", 100) * config.get("rad.ratio", 0.1) * n
-    eval_steps = config.get("eval.steps") or (config.get("adv.steps") if "adv" in mechs else None) or 25
+    factor = math.prod(s.cost.train_factor for s in mechs)
+    extra = sum(s.cost.extra_per_image(config) for s in mechs if s.cost.extra_per_image is not None)
+    passes = epochs * n * (factor + extra)
+    passes += sum(s.cost.passes(config, n, nt, factor) for s in mechs if s.cost.passes is not None)
+    names = str(config.get("mechanisms", "none")).split("+")
+    eval_steps = config.get("eval.steps") or (config.get("adv.steps") if "adv" in names else None) or 25
     passes += epochs * nt / 3 + min(config.get("eval.adv_samples", 1000), nt) * (eval_steps + 1)
-    if "di" in mechs:
-        samples = config.get("di.samples") or min(1000, n, nt)
-        walk = 2 * samples * 30 * config.get("di.max_steps", 50) / 2 / 3
-        passes += walk
-        if config.get("di.independent"):
-            passes += epochs * n / 2 + walk
     return float(passes)
 
 

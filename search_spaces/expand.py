@@ -16,7 +16,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
-from explorer.config import ConfigError, TrialConfig, mechanisms_name, parse_mechanisms
+from .config import ConfigError, TrialConfig, mechanisms_name, parse_mechanisms
 
 from .domains import Choice, Fixed, Grid, IntRange, Param
 from .errors import SpaceError

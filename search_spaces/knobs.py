@@ -1,33 +1,22 @@
-"""The trial knobs a space may set, read from :mod:`explorer.config` so that the two never drift apart."""
+"""The trial knobs a space may set, read from the config sections (shared ones and each mechanism spec's), so
+that the two never drift apart."""
 
 from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
-from explorer.config import (
-    MECHANISMS,
-    AdvConfig,
-    DataConfig,
-    DIConfig,
-    DPConfig,
-    EvalConfig,
-    RadConfig,
-    TrainConfig,
-    WMConfig,
-)
+from search_spaces import registry
+from search_spaces.config import COMMON_SECTIONS
 
 __all__ = ["Knob", "KNOBS", "SECTION_CLASSES", "YAML_SECTIONS", "FIXED_ONLY", "yaml_key", "knob_mechanism"]
 
-SECTION_CLASSES: dict[str, type] = {
-    "data": DataConfig, "train": TrainConfig, "eval": EvalConfig,
-    "dp": DPConfig, "adv": AdvConfig, "wm": WMConfig, "rad": RadConfig, "di": DIConfig,
-}
+SECTION_CLASSES: dict[str, type] = {**COMMON_SECTIONS, **{n: s.config_cls for n, s in registry.specs().items()}}
 #: Config prefix -> the YAML section that holds its knobs (``train.*`` are written under ``training:``).
 YAML_SECTIONS: dict[str, str] = {p: ("training" if p == "train" else p) for p in SECTION_CLASSES}
 #: Knobs that take one fixed value (no domains): data paths and subsets, the device, file paths.
-FIXED_ONLY: frozenset[str] = frozenset({"data.dir", "data.train_subset", "data.test_subset", "train.device",
-                                        "rad.marking_model"})
+FIXED_ONLY: frozenset[str] = frozenset({"data.dir", "data.train_subset", "data.test_subset", "train.device"}).union(
+    *(s.fixed_only for s in registry.specs().values()))
 
 
 @dataclass(frozen=True)
@@ -76,4 +65,4 @@ def yaml_key(config_key: str) -> str:
 def knob_mechanism(config_key: str) -> str | None:
     """The mechanism a knob belongs to, or None for the shared ``data``/``train``/``eval`` knobs."""
     head = config_key.partition(".")[0]
-    return head if head in MECHANISMS else None
+    return head if head in registry.specs() else None

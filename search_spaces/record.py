@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from . import registry
 from .schema import Space, dump
 
 __all__ = ["FORMAT", "RECORD_DIR", "analysis_view", "record"]
@@ -17,21 +18,21 @@ __all__ = ["FORMAT", "RECORD_DIR", "analysis_view", "record"]
 FORMAT = 1
 RECORD_DIR = "spaces"
 #: Drop constraints the analysis applies as thresholds: metric -> the analysis threshold's name.
-_DROP_THRESHOLDS = {"acc": "acc", "wm.acc": "wm", "adv.acc": "adv"}
+_DROP_THRESHOLDS = {"acc": "acc", **{s.rule.metric: s.rule.threshold.key for s in registry.specs().values()
+                                     if s.rule is not None and s.rule.kind == "drop_vs_baseline"}}
 _OPERATORS = {"min": ">=", "max": "<="}
 
 
 def analysis_view(space: Space) -> dict[str, Any]:
-    """``{"objectives": {metric: max|min}, "thresholds": {acc, wm, adv, di_p, rad_gap, rad_rel}, "constraints":
+    """``{"objectives": {metric: max|min}, "thresholds": {acc, alpha, wm, adv, ...}, "constraints":
     {metric: [operator, bound]}, "notes": [...]}``: the space's search goal for the analysis.
 
     Absolute constraints (``min``/``max``) become bounds on config means; an explicit ``drop_vs_baseline`` on
-    acc, wm.acc or adv.acc against the default baselines replaces that threshold of the conflict rule. What
+    acc or a mechanism's drop metric (wm.acc, adv.acc) against the default baselines replaces that threshold of
+    the conflict rule. What
     the analysis cannot express (a drop against other baselines) is named in ``notes``.
     """
-    t = space.thresholds
-    thresholds: dict[str, float] = {"acc": t.acc, "wm": t.wm, "adv": t.adv, "di_p": t.di_p, "rad_gap": t.rad_gap,
-                                    "rad_rel": t.rad_rel}
+    thresholds: dict[str, float] = space.thresholds.as_dict()
     constraints: dict[str, list[Any]] = {}
     notes: list[str] = []
     if not space.search.conflict:

@@ -1,7 +1,7 @@
 """The search-space model (frozen dataclasses) and its strict parser from YAML data.
 
 ``parse(document)`` checks the structure, every key and every domain, and each knob value against the
-trial configuration (:class:`explorer.config.TrialConfig`); :func:`search_spaces.validate.validate`
+trial configuration (:class:`search_spaces.config.TrialConfig`); :func:`search_spaces.validate.validate`
 then checks every concrete trial. ``to_dict``/``dump`` write a space back as YAML that parses to an equal
 space.
 """
@@ -14,8 +14,8 @@ from typing import Any, Mapping, NoReturn
 
 import yaml
 
-from explorer.config import MECHANISMS, ConfigError, TrialConfig, parse_mechanisms
-
+from . import registry
+from .config import ConfigError, TrialConfig, parse_mechanisms
 from .constraints import (
     METRICS,
     Constraint,
@@ -28,6 +28,7 @@ from .domains import DomainError, Fixed, Param, is_number, parse_param
 from .errors import SpaceError, show
 from .knobs import FIXED_ONLY, KNOBS, YAML_SECTIONS, knob_mechanism, yaml_key
 from .reader import Document, DocPath, looks_numeric
+from .thresholds import threshold_specs
 
 __all__ = [
     "Space",
@@ -51,10 +52,9 @@ SAMPLERS = ("nsga2", "tpe")
 DEFAULT_SEEDS = 3
 MAX_SEEDS = 1000
 DEFAULT_NUM_SAMPLES = {"random": 10, "optuna": 50}
-TOP_KEYS = ("name", "dataset", "data", "model", "training", "eval", "mechanisms", *MECHANISMS, "seeds",
+TOP_KEYS = ("name", "dataset", "data", "model", "training", "eval", "mechanisms", *registry.names(), "seeds",
             "baselines", "search", "thresholds", "resources")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}")
-_CONFIG_MSG = re.compile(r"(?P<key>[^:]+): got (?P<value>.*), expected (?P<allowed>.*)", re.S)
 _SEARCH_KEYS = ("algorithm", "num_samples", "sampler", "seed", "population_size", "objectives", "constraints",
                 "max_concurrent", "confirm")
 
@@ -149,7 +149,7 @@ class Space:
 
     def used_mechanisms(self) -> tuple[str, ...]:
         """Every mechanism of any tuple, in canonical order."""
-        return tuple(m for m in MECHANISMS if any(m in t for t in self.mechanisms))
+        return tuple(m for m in registry.names() if any(m in t for t in self.mechanisms))
 
     def knobs_for(self, mechanisms: tuple[str, ...] | list[str]) -> dict[str, Param]:
         """The shared knobs plus those of the given mechanisms."""
@@ -166,11 +166,10 @@ class Space:
 
 
 def config_error(err: ConfigError, fallback_key: str, value: Any) -> tuple[str, str, str]:
-    """Split a :class:`ConfigError` message into (yaml key, value text, allowed)."""
-    m = _CONFIG_MSG.fullmatch(str(err))
-    if m is None:
+    """A :class:`ConfigError`'s (yaml key, value text, allowed); a message without a key is the allowed part."""
+    if err.key is None or err.allowed is None:
         return yaml_key(fallback_key), show(value), " ".join(str(err).split())
-    return yaml_key(m["key"]), m["value"], m["allowed"]
+    return yaml_key(err.key), show(err.value), err.allowed
 
 
 class _Parser:
@@ -227,7 +226,7 @@ class _Parser:
         for prefix, section in YAML_SECTIONS.items():
             if section not in top:
                 continue
-            if prefix in MECHANISMS and prefix not in used:
+            if prefix in registry.specs() and prefix not in used:
                 self.fail((section,), section, top[section], f"no '{section}' section: no tuple in mechanisms "
                           f"contains {prefix}", at_key=True)
             knobs.update(self.knob_section(prefix, top[section], datasets[0]))
@@ -276,7 +275,7 @@ class _Parser:
         names = tuple(k.name for k in KNOBS.values() if k.section == prefix)
         body = self.mapping(raw, (section,), section, names)
         out: dict[str, Param] = {}
-        mech = prefix if prefix in MECHANISMS else None
+        mech = prefix if prefix in registry.specs() else None
         for name, value in body.items():
             key = f"{prefix}.{name}"
             knob = KNOBS[key]
@@ -351,22 +350,13 @@ class _Parser:
         return Baselines(enabled=enabled, overrides=overrides)
 
     def thresholds(self, raw: Any) -> Thresholds:
-        names = ("acc", "wm", "adv", "di_p", "rad_gap", "rad_rel")
+        names = tuple(threshold_specs())
         body = self.mapping(raw, ("thresholds",), "thresholds", names)
-        values: dict[str, float] = {}
         for k, v in body.items():
-            path: DocPath = ("thresholds", k)
-            if k in ("acc", "wm", "adv") and not (is_number(v) and 0 <= v <= 1):
-                self.fail(path, f"thresholds.{k}", v, "a number in [0, 1] (a drop in accuracy, 0.1 = 10 pp)")
-            if k == "di_p" and not (is_number(v) and 0 < v < 1):
-                self.fail(path, "thresholds.di_p", v, "a p-value in (0, 1)")
-            if k == "rad_gap" and not (is_number(v) and v >= 0):
-                self.fail(path, "thresholds.rad_gap", v, "a number >= 0")
-            if k == "rad_rel" and not (is_number(v) and 0 <= v < 1):
-                self.fail(path, "thresholds.rad_rel", v, "a fraction in [0, 1) of the rad-alone loss gap "
-                          "(0: the absolute rule rad_gap)")
-            values[k] = v
-        return Thresholds(**values)
+            spec = threshold_specs()[k]
+            if not spec.admits(v):
+                self.fail(("thresholds", k), f"thresholds.{k}", v, spec.allowed)
+        return Thresholds(**body)
 
     def search(self, raw: Any, tuples: tuple[tuple[str, ...], ...], used: set[str],
                datasets: tuple[str, ...]) -> Search:
@@ -578,9 +568,7 @@ def to_dict(space: Space) -> dict[str, Any]:
             items.append(item)
         search["constraints"] = items
     out["search"] = search
-    t = space.thresholds
-    out["thresholds"] = {"acc": t.acc, "wm": t.wm, "adv": t.adv, "di_p": t.di_p, "rad_gap": t.rad_gap,
-                         "rad_rel": t.rad_rel}
+    out["thresholds"] = space.thresholds.as_dict()
     out["resources"] = {"cpu": space.resources.cpu, "gpu": space.resources.gpu}
     return out
 

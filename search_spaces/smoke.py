@@ -11,8 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from explorer.config import MECHANISMS
-
+from . import registry
 from .domains import Choice, Fixed, Grid, Param, is_number
 from .knobs import KNOBS
 from .schema import Space
@@ -28,13 +27,7 @@ SMOKE_CAPS: dict[str, int] = {
     "train.batch_size": 64,
     "eval.adv_samples": 64,
     "eval.steps": 3,
-    "adv.steps": 3,
-    "wm.trigger_size": 16,
-    "wm.batch_size": 16,
-    "rad.iterations": 5,
-    "rad.marking_epochs": 1,
-    "di.samples": 32,
-    "di.max_steps": 10,
+    **{k: v for s in registry.specs().values() for k, v in s.smoke_caps.items()},
 }
 _RANDOM_SAMPLES = 2
 _OPTUNA_SAMPLES = 4
@@ -46,11 +39,11 @@ def _cap(param: Param, cap: int) -> tuple[Param, Any]:
     """(capped param, the value baselines should use if it is a range, else None)."""
     if isinstance(param, Fixed):
         v = param.value
-        return Fixed(min(v, cap) if is_number(v) else cap if v is None else v), None
+        return Fixed(min(v, cap) if is_number(v) else cap if v is None else v), None  # type: ignore[type-var]
     if isinstance(param, (Grid, Choice)):
         vals: list[Any] = []
         for v in param.values():
-            c = min(v, cap) if is_number(v) else (cap if v is None else v)
+            c = min(v, cap) if is_number(v) else (cap if v is None else v)  # type: ignore[type-var]
             if c not in vals:
                 vals.append(c)
         return (Fixed(vals[0]) if len(vals) == 1 else type(param)(tuple(vals))), None
@@ -58,7 +51,7 @@ def _cap(param: Param, cap: int) -> tuple[Param, Any]:
         return Fixed(cap), None
     if param.high <= cap:  # type: ignore[union-attr]
         return param, None
-    return type(param)(param.low, cap), cap  # type: ignore[union-attr,call-arg]
+    return type(param)(param.low, cap), cap  # type: ignore[union-attr,call-arg,arg-type]
 
 
 def _two(param: Param) -> Param:
@@ -74,7 +67,7 @@ def smoke(space: Space) -> Space:
     overrides = dict(space.baselines.overrides)
     for key, cap in SMOKE_CAPS.items():
         mech = key.partition(".")[0]
-        if mech in MECHANISMS and mech not in used:
+        if mech in registry.specs() and mech not in used:
             continue
         param = knobs.get(key, Fixed(KNOBS[key].default))
         new, reference = _cap(param, cap)

@@ -9,14 +9,13 @@ import torch
 
 from explorer.attacks import PGD
 from explorer.compose import attack_mode
-from explorer.config import AdvConfig
 from explorer.mechanisms.base import Batch, Mechanism, TrainState, TrialContext
-from explorer.registry import register
+from search_spaces.mechanisms.adv import SPEC, AdvConfig
+from search_spaces.spec import MechanismSpec
 
 __all__ = ["AdversarialTraining"]
 
 
-@register
 class AdversarialTraining(Mechanism):
     """Madry-style training on L∞ PGD examples only (no clean-loss term), γ in pixel units; an unset γ
     is resolved per kind of input (``AdvConfig.resolved``).
@@ -25,9 +24,7 @@ class AdversarialTraining(Mechanism):
     Rows other mechanisms injected (``Batch.aux``, e.g. watermark triggers) stay clean, as in CONF.
     """
 
-    name: ClassVar[str] = "adv"
-    order: ClassVar[int] = 30
-    config_cls: ClassVar[type] = AdvConfig
+    spec: ClassVar[MechanismSpec] = SPEC
 
     def __init__(self, config: AdvConfig, generator: torch.Generator) -> None:
         super().__init__(config, generator)

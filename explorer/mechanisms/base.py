@@ -16,6 +16,7 @@ from torch import nn
 
 from explorer.config import TrialConfig
 from explorer.data import ImageData
+from search_spaces.spec import MechanismSpec
 
 __all__ = ["Mechanism", "TrialContext", "TrainData", "Batch", "TrainState", "Sampler", "StepFn", "default_step"]
 
@@ -85,18 +86,27 @@ class TrainState:
 
 
 class Mechanism:
-    """Base class: every hook is a no-op. Subclasses set ``name``, ``order`` and ``config_cls``.
+    """Base class: every hook is a no-op. A subclass sets ``spec`` (its :class:`MechanismSpec`), which gives
+    ``name``, ``order`` and ``config_cls``; it holds only what the mechanism does.
 
     ``order`` is the canonical stage priority: data-replacing mechanisms first (radioactive data),
     then data-appending ones (watermark), then batch transforms (PGD), and DP-SGD wraps last, so that
     Opacus sees the final data, model and optimizer.
     """
 
+    spec: ClassVar[MechanismSpec]
     name: ClassVar[str]
     order: ClassVar[int]
     config_cls: ClassVar[type]
-    #: What the mechanism takes over after ``wrap``; two mechanisms owning the same thing cannot compose.
+    #: What the mechanism takes over after ``wrap`` (``optimizer``: it replaces the optimizer step, as
+    #: DP-SGD does); two mechanisms owning the same thing cannot compose. Others ask this, never names.
     owns: ClassVar[frozenset[str]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        spec = cls.__dict__.get("spec")
+        if spec is not None:
+            cls.name, cls.order, cls.config_cls = spec.name, spec.order, spec.config_cls
 
     def __init__(self, config: Any, generator: torch.Generator) -> None:
         self.config = config

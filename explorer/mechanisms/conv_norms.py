@@ -17,6 +17,7 @@ import torch
 from opacus.grad_sample import register_norm_sampler
 from opacus.grad_sample.conv import compute_conv_grad_sample
 from torch import nn
+from torch.nn.grad import conv2d_weight
 
 __all__ = ["conv2d_norm_sample", "PER_SAMPLE_KERNEL_MIN_PATCH"]
 
@@ -38,13 +39,14 @@ def conv2d_norm_sample(layer: nn.Conv2d, activations: list[torch.Tensor],
     """The L2 norm of each sample's gradient of ``layer.weight`` and ``layer.bias`` (shape ``(n,)``)."""
     x = activations[0].to(backprops.dtype)
     if not _per_sample_kernel_applies(layer, x):
-        return {p: g.flatten(1).norm(2, dim=1) for p, g in compute_conv_grad_sample(layer, activations, backprops).items()}
+        samples = compute_conv_grad_sample(layer, activations, backprops)
+        return {p: g.flatten(1).norm(2, dim=1) for p, g in samples.items()}
     norms: dict[nn.Parameter, torch.Tensor] = {}
     if layer.weight.requires_grad:
-        squares = [torch.nn.grad.conv2d_weight(x[i:i + 1], layer.weight.shape, backprops[i:i + 1], layer.stride,
-                                               layer.padding, layer.dilation, layer.groups).square().sum()
+        squares = [conv2d_weight(x[i:i + 1], layer.weight.shape, backprops[i:i + 1], layer.stride,
+                                 layer.padding, layer.dilation, layer.groups).square().sum()
                    for i in range(len(x))]
-        norms[layer.weight] = torch.stack(squares).sqrt()
+        norms[layer.weight] = torch.stack(squares).sqrt()  # type: ignore[index]  # a Parameter, typed Tensor
     if layer.bias is not None and layer.bias.requires_grad:
-        norms[layer.bias] = backprops.sum(dim=(2, 3)).norm(2, dim=1)
+        norms[layer.bias] = backprops.sum(dim=(2, 3)).norm(2, dim=1)  # type: ignore[index]
     return norms

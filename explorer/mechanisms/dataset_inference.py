@@ -20,11 +20,11 @@ from scipy import stats
 from torch import nn
 
 from explorer.compose import attack_mode
-from explorer.config import DIConfig
 from explorer.data import half_indices, to_float
 from explorer.mechanisms.base import Mechanism, TrainData, TrainState, TrialContext
-from explorer.registry import register
 from explorer.seeding import generator as stream
+from search_spaces.mechanisms.di import SPEC
+from search_spaces.spec import MechanismSpec
 
 __all__ = ["DatasetInference", "blind_walk", "feature_rows", "fit_regressor", "welch_p", "harmonic_p"]
 
@@ -160,7 +160,6 @@ def harmonic_p(score_test: np.ndarray, score_train: np.ndarray, g: torch.Generat
     return float(stats.hmean(ps))
 
 
-@register
 class DatasetInference(Mechanism):
     """Verifies that the trained model knows its training data, from Blind Walk distances.
 
@@ -178,9 +177,7 @@ class DatasetInference(Mechanism):
     of B, which it never saw, in the members' place (the paper's independent set: 0.1).
     """
 
-    name: ClassVar[str] = "di"
-    order: ClassVar[int] = 5  # with ``independent`` it selects the training half before anything marks it
-    config_cls: ClassVar[type] = DIConfig
+    spec: ClassVar[MechanismSpec] = SPEC
 
     def _half(self, ctx: TrialContext, which: int) -> torch.Tensor:
         return half_indices(len(ctx.data.train_y), which, stream(ctx.config.seed, "half")).to(ctx.device)

@@ -16,10 +16,11 @@ from opacus.accountants.utils import get_noise_multiplier
 from opacus.validators import ModuleValidator
 from torch.utils.data import DataLoader, TensorDataset
 
-from explorer.config import ConfigError, DPConfig
+from explorer.config import ConfigError
 from explorer.mechanisms import conv_norms  # noqa: F401  (registers the Conv2d norm sampler with Opacus)
 from explorer.mechanisms.base import Mechanism, TrainState, TrialContext, default_step
-from explorer.registry import register
+from search_spaces.mechanisms.dp import SPEC, DPConfig
+from search_spaces.spec import MechanismSpec
 
 __all__ = ["DPSGD", "PoissonSampler"]
 
@@ -55,7 +56,6 @@ def _dp_step(state: TrainState, x: torch.Tensor, y: torch.Tensor, batch_size: in
         opt.expected_batch_size = saved
 
 
-@register
 class DPSGD(Mechanism):
     """Per-sample clipping to ``max_grad_norm`` and Gaussian noise; Poisson sampling; RDP (or PRV) accounting.
 
@@ -64,9 +64,7 @@ class DPSGD(Mechanism):
     :mod:`explorer.mechanisms.conv_norms`.
     """
 
-    name: ClassVar[str] = "dp"
-    order: ClassVar[int] = 90  # wraps last: Opacus must see the final data, model and optimizer
-    config_cls: ClassVar[type] = DPConfig
+    spec: ClassVar[MechanismSpec] = SPEC
     owns: ClassVar[frozenset[str]] = frozenset({"optimizer"})
 
     def __init__(self, config: DPConfig, generator: torch.Generator) -> None:

@@ -17,12 +17,13 @@ from torch import nn
 
 from explorer import cache
 from explorer.compose import attack_mode, plain_step
-from explorer.config import ConfigError, RadConfig
+from explorer.config import ConfigError
 from explorer.data import to_float
 from explorer.mechanisms.base import Mechanism, TrainData, TrainState, TrialContext
 from explorer.models import DEFAULT_LR, Classifier, build_model
-from explorer.registry import register
 from explorer.seeding import derive_seed, generator
+from search_spaces.mechanisms.rad import SPEC, RadConfig
+from search_spaces.spec import MechanismSpec
 
 __all__ = ["Radioactive", "mark_images", "psnr"]
 
@@ -85,7 +86,6 @@ def _per_sample_loss(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: in
                           for i in range(0, len(y), batch)])
 
 
-@register
 class Radioactive(Mechanism):
     """Replaces ``ratio`` of the training images by marked copies; verifies with the black-box loss gap.
 
@@ -99,9 +99,7 @@ class Radioactive(Mechanism):
     outside DP-SGD and without PGD. Marked sets are cached on disk (:mod:`explorer.cache`).
     """
 
-    name: ClassVar[str] = "rad"
-    order: ClassVar[int] = 10  # replaces samples before the watermark appends its own
-    config_cls: ClassVar[type] = RadConfig
+    spec: ClassVar[MechanismSpec] = SPEC
 
     def __init__(self, config: RadConfig, generator: torch.Generator) -> None:
         super().__init__(config, generator)
@@ -128,7 +126,7 @@ class Radioactive(Mechanism):
         return out
 
     def caveats(self, ctx: TrialContext, others: list[Mechanism]) -> list[str]:
-        if self.config.decoupled and any(o.name == "dp" for o in others):
+        if self.config.decoupled and any("optimizer" in o.owns for o in others):
             return ["rad.decoupled: the marked images are trained outside DP-SGD; the DP guarantee does not "
                     "cover them"]
         return []

@@ -9,11 +9,12 @@ from typing import Any, ClassVar
 import torch
 
 from explorer.compose import attack_mode, plain_step
-from explorer.config import ConfigError, WMConfig
+from explorer.config import ConfigError
 from explorer.data import load_dataset, resize_to, to_float
 from explorer.mechanisms.base import Batch, Mechanism, TrainState, TrialContext
 from explorer.metrics import accuracy, watermark_log10_p
-from explorer.registry import register
+from search_spaces.mechanisms.wm import SPEC, WMConfig
+from search_spaces.spec import MechanismSpec
 
 __all__ = ["Watermark", "default_source"]
 
@@ -25,7 +26,6 @@ def default_source(dataset: str) -> str:
     return _DEFAULT_SOURCES.get(dataset, "noise")
 
 
-@register
 class Watermark(Mechanism):
     """Trains |D_T| OOD images to assigned labels; verifies by trigger accuracy and Eq. 3's chance level.
 
@@ -35,9 +35,7 @@ class Watermark(Mechanism):
     (the paper's Section 7) trains D_T with a separate plain SGD step, outside DP-SGD and without PGD.
     """
 
-    name: ClassVar[str] = "wm"
-    order: ClassVar[int] = 20
-    config_cls: ClassVar[type] = WMConfig
+    spec: ClassVar[MechanismSpec] = SPEC
 
     def __init__(self, config: WMConfig, generator: torch.Generator) -> None:
         super().__init__(config, generator)
@@ -70,7 +68,7 @@ class Watermark(Mechanism):
         return out
 
     def caveats(self, ctx: TrialContext, others: list[Mechanism]) -> list[str]:
-        if self.config.decoupled and any(o.name == "dp" for o in others):
+        if self.config.decoupled and any("optimizer" in o.owns for o in others):
             return ["wm.decoupled: D_T is trained outside DP-SGD; the DP guarantee does not cover the trigger steps"]
         return []
 

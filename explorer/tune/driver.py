@@ -83,7 +83,7 @@ def _trainable(config: dict[str, Any], *, out: str, objectives: Sequence[str] = 
         row = build_row(trial_config, output, trial_id=trial_id, start=start, end=datetime.now(timezone.utc))
         row["node_id"] = ray.get_runtime_context().get_node_id()
         write_rows([row], rows_uri(out, trial_id))
-    final = {k: v for k, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    final: dict[str, Any] = {k: v for k, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     final.update({"epoch": trial_config.train.epochs, "node": row["node"], "node_id": row["node_id"], "status": "ok",
                   "config_id": row["config_id"], "mechanisms": row["mechanisms"]})
     if constraints is not None:
@@ -179,7 +179,7 @@ def _init_ray(opts: SearchOptions, space_name: str = "") -> None:
         except ConnectionError as err:
             raise ConfigError(f"--address: got {opts.address!r}, expected a running Ray cluster ({err})") from None
     else:
-        context = ray.init(address="local", num_cpus=opts.num_cpus, num_gpus=opts.num_gpus,
+        context = ray.init(address="local", num_cpus=opts.num_cpus, num_gpus=opts.num_gpus,  # type: ignore[arg-type]
                            include_dashboard=True, dashboard_host="127.0.0.1", log_to_driver=False, job_config=job)
     url = getattr(context, "dashboard_url", None)
     _say(opts, f"Ray dashboard: http://{url} (job '{job.metadata['job_name']}')" if url else

@@ -55,3 +55,63 @@ def test_mechanism_parsing() -> None:
 def test_config_module_does_not_import_torch() -> None:
     code = "import explorer.config, sys; assert 'torch' not in sys.modules and 'ray' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# Configs written before the mechanism specs (issue 13) keep their ids: replicates and existing results match.
+PINNED_IDS = [
+    ({"mechanisms": "dp,wm", "dp.target_epsilon": 3}, "d53686a9a59d"),
+    ({}, "f38c6f5aca8a"),
+    ({"mechanisms": "adv,rad", "dataset": "mnist", "adv.gamma": 0.125}, "83ade419d38f"),
+    ({"mechanisms": "di", "di.samples": 32, "train.epochs": 2}, "94f5fa56cc00"),
+    ({"mechanisms": "adv,di,dp,rad,wm"}, "b72c14e84bb3"),
+]
+
+
+@pytest.mark.parametrize("values, config_id", PINNED_IDS)
+def test_config_ids_are_unchanged(values: dict, config_id: str) -> None:
+    assert TrialConfig.from_dict(values).config_id() == config_id
+
+
+def test_config_error_carries_key_value_allowed() -> None:
+    with pytest.raises(ConfigError) as err:
+        TrialConfig.from_dict({"mechanisms": "dp", "dp.accountant": "gdp"})
+    assert (err.value.key, err.value.value, err.value.allowed) == ("dp.accountant", "gdp", "one of rdp, prv")
+    assert str(err.value) == "dp.accountant: got 'gdp', expected one of rdp, prv"
+    plain = ConfigError("--out: got 'x', expected a path ending in .parquet")
+    assert plain.key is None and str(plain).startswith("--out")
+    import pickle
+
+    again = pickle.loads(pickle.dumps(err.value))
+    assert (again.key, again.allowed, str(again)) == ("dp.accountant", "one of rdp, prv", str(err.value))
+
+
+def test_trial_config_is_frozen_pickles_and_replaces() -> None:
+    import pickle
+
+    config = TrialConfig.from_dict({"mechanisms": "di,wm", "wm.trigger_size": 20})
+    assert pickle.loads(pickle.dumps(config)) == config and hash(pickle.loads(pickle.dumps(config))) == hash(config)
+    assert config.dp is None and config.wm is not None and config.wm.trigger_size == 20
+    with pytest.raises(AttributeError, match="frozen"):
+        config.seed = 3  # type: ignore[misc]
+    with pytest.raises(AttributeError, match="no attribute or mechanism"):
+        config.nope  # noqa: B018
+    without = config.replace(mechanisms=("wm",), di=None)
+    assert without.mechanisms == ("wm",) and without.di is None and without.wm == config.wm
+    with pytest.raises(ConfigError, match="no di.\\* keys"):
+        TrialConfig(mechanisms=("wm",), di=config.di)
+    with pytest.raises(TypeError, match="unknown section"):
+        TrialConfig(nope=1)
+
+
+def test_model_auto_is_one_rule() -> None:
+    from explorer.models import resolve_model as in_explorer
+    from search_spaces.config import DATASET_SHAPES, auto_model, resolve_model
+    from search_spaces.cost import _model
+
+    assert in_explorer is resolve_model
+    assert {d: auto_model("auto", d) for d in DATASET_SHAPES} == {
+        "digits": "cnn4", "synthetic": "cnn4", "mnist": "cnn4", "fashion_mnist": "cnn4",
+        "cifar10": "resnet20", "gtsrb": "resnet20"}
+    assert resolve_model("auto", (1, 4, 4)) == "tiny" and resolve_model("tiny", (1, 28, 28)) == "tiny"
+    assert _model({"dataset": "digits", "model": "auto"}) == "cnn4"
+    assert _model({"dataset": "imagefolder:/x", "model": "auto"}) == "resnet20"

@@ -32,7 +32,8 @@ def test_resize_converts_channels_and_size() -> None:
     assert torch.equal(y[:, 0], y[:, 2])
 
 
-@pytest.mark.parametrize("name, folder", [("mnist", "MNIST/raw"), ("cifar10", "cifar-10-batches-py"), ("gtsrb", "gtsrb")])
+@pytest.mark.parametrize("name, folder",
+                         [("mnist", "MNIST/raw"), ("cifar10", "cifar-10-batches-py"), ("gtsrb", "gtsrb")])
 def test_missing_dataset_says_where_and_how(tmp_path: Path, name: str, folder: str) -> None:
     with pytest.raises(DatasetMissing) as err:
         load_dataset(name, str(tmp_path))

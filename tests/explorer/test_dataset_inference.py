@@ -73,7 +73,8 @@ def test_reference_rows_mix_samples_as_the_notebooks_do() -> None:
     notebooks = z.transpose(1, 2).numpy().T.reshape(n, 30)  # numpy's .T reverses every dimension
     assert torch.equal(ours, torch.from_numpy(notebooks.copy()))
     # row 0: linf, direction 0, samples 0-29; row 1: samples 30-59; row 2: linf, direction 1, samples 0-29
-    assert torch.equal(ours[0], z[:30, 0, 0]) and torch.equal(ours[1], z[30:, 0, 0]) and torch.equal(ours[2], z[:30, 0, 1])
+    assert torch.equal(ours[0], z[:30, 0, 0]) and torch.equal(ours[1], z[30:, 0, 0])
+    assert torch.equal(ours[2], z[:30, 0, 1])
     assert torch.equal(ours[20], z[:30, 1, 0])  # the second half of the rows starts with l2
 
 

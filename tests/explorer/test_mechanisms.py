@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from explorer.attacks import PGD
-from explorer.compose import CompositionError, attack_mode
+from explorer.compose import CompositionError, attack_mode, plain_step
 from explorer.config import TrialConfig
 from explorer.mechanisms.base import Batch
 from explorer.train import setup, train
@@ -43,6 +43,21 @@ def test_attack_mode_restores_mode_and_hooks(make_config) -> None:
     with attack_mode(model):
         assert not model.training and not model.hooks_enabled
     assert model.training and model.hooks_enabled
+
+
+def test_plain_step_shares_the_hook_toggle_and_restores_on_error(make_config) -> None:
+    run = setup(make_config(("dp",), **{"dp.grad_sample_mode": "hooks"}))
+    model = run.state.model
+    model.eval()
+    x = run.ctx.data.train_x[:8].float() / 255
+    y = run.ctx.data.train_y[:8]
+    before = [p.detach().clone() for p in run.state.network.parameters()]
+    plain_step(run.state, torch.optim.SGD(run.state.network.parameters(), lr=0.1), x, y)
+    assert _records(model) == 0 and not model.training and model.hooks_enabled
+    assert any(not torch.equal(a, b) for a, b in zip(before, run.state.network.parameters()))
+    with pytest.raises((IndexError, RuntimeError)):  # labels out of range: the loss raises inside the toggle
+        plain_step(run.state, torch.optim.SGD(run.state.network.parameters(), lr=0.1), x, y + 100)
+    assert not model.training and model.hooks_enabled
 
 
 def test_dp_epsilon_spent_stays_below_target_with_trigger_steps(make_config) -> None:

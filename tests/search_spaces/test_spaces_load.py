@@ -22,7 +22,7 @@ def test_small_space_loads_with_domains() -> None:
     assert space.seeds.single == (0, 1) and space.seeds.combined == (0, 1, 2)
     assert space.search.algorithm == "grid" and space.search.conflict
     assert [o.metric for o in space.search.objectives] == ["acc", "wm.acc"]  # wm is in every tuple
-    assert space.thresholds == ss.Thresholds(0.10, 0.30, 0.10, 1e-3, 1e-2)
+    assert space.thresholds == ss.Thresholds(acc=0.10, wm=0.30, adv=0.10, di_p=1e-3, rad_gap=1e-2)
 
 
 def test_numbers_yaml11_would_miss() -> None:
@@ -93,7 +93,7 @@ def test_bad_values_name_file_line_key(old: str, new: str, line: int, key: str, 
         ("search: {constraints: maybe}\n", "search.constraints", "conflict, none"),
         ("resources: {gpu: 0.3}\n", "resources.gpu", "a fraction 1/k"),
         ("resources: {cpu: 0}\n", "resources.cpu", "> 0"),
-        ("thresholds: {acc: 2}\n", "thresholds.acc", "[0, 1]"),
+        ("thresholds: {acc: 2}\n", "thresholds.acc", "a number in (0, 1]"),
         ("thresholds: {di_p: 0}\n", "thresholds.di_p", "(0, 1)"),
         ("baselines: {set: {wm.decoupled: 3}}\n", "wm.decoupled", "true or false"),
         ("baselines: {set: {rad.ratio: 0.2}}\n", "baselines.set.rad.ratio", "a knob of a mechanism in the tuples"),

@@ -91,7 +91,8 @@ def test_the_sampler_survives_pickling_mid_study(sampler: str) -> None:
 
 
 BASE = {"none": {"acc": 0.99, "adv.acc": 0.1}, "dp": {"acc": 0.95, "adv.acc": 0.05},
-        "wm": {"acc": 0.98, "wm.acc": 1.0}, "adv": {"acc": 0.97, "adv.acc": 0.8}, "rad": {"acc": 0.98, "rad.loss_gap": 0.004},
+        "wm": {"acc": 0.98, "wm.acc": 1.0}, "adv": {"acc": 0.97, "adv.acc": 0.8},
+        "rad": {"acc": 0.98, "rad.loss_gap": 0.004},
         "di": {"acc": 0.99}}
 
 
@@ -121,7 +122,7 @@ def test_constraint_signs_follow_optuna() -> None:
     assert ss.constraint_values({"mechanisms": "dp+wm", "acc": 0.9}, BASE)["wm.acc.drop_vs_baseline"] == math.inf
     with pytest.raises(ValueError, match="no baseline mean"):
         ss.constraint_values({"mechanisms": "dp+wm", "acc": 0.9, "wm.acc": 1.0}, {"dp": {"acc": 0.9}})
-    thr = ss.Thresholds(acc=0.0, wm=0.0)
+    thr = ss.Thresholds(acc=1e-12, wm=1e-12)  # a drop threshold is > 0 (one Thresholds for search and analysis)
     assert ss.constraint_values(ok, BASE, thresholds=thr)["acc.drop_vs_baseline"] == pytest.approx(0.02)
 
 

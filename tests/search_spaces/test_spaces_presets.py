@@ -26,7 +26,8 @@ def test_the_expected_presets_exist() -> None:
                 "sweep-gamma", "sweep-ratio", "di-independent", "optuna-dp-wm", "optuna-adv-wm",
                 "optuna-adv-rad", "optuna-dp-adv-wm"]
     expected = {"quickstart"} | {f"{d}-{f}" for d in ("mnist", "fmnist", "cifar10") for f in families}
-    repro = {f"repro-{d}-{f}" for d in ("mnist", "fmnist") for f in ("alone", "pairs", "rad", "decoupled", "sweep-dp-wm")}
+    repro = {f"repro-{d}-{f}" for d in ("mnist", "fmnist")
+             for f in ("alone", "pairs", "rad", "decoupled", "sweep-dp-wm")}
     repro |= {"repro-fmnist-sweep-gamma", "repro-mnist-di-independent", "repro-mnist-di-scale"}
     assert set(PRESETS) == expected | repro
 
@@ -65,7 +66,7 @@ def test_quickstart_is_small() -> None:
     assert {"dp+wm", "adv+wm"} <= {c["mechanisms"] for c in ss.expand(space).trials}
     for c in ss.expand(space).configs():
         assert c["train.epochs"] <= 5 and c["eval.adv_samples"] <= 200 and c.get("adv.steps", 5) <= 5
-    assert estimate(space).cpu_seconds < 300
+    assert estimate(space).cpu_seconds < 600  # the demo's goal: under 10 minutes on 2 CPU cores
     assert space.resources.gpu == 0
 
 

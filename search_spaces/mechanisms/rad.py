@@ -1,0 +1,81 @@
+"""Radioactive data (Sablayrolles et al., ICML 2020), verified black-box (Tekgul & Asokan 2022): config and
+spec."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping
+
+from search_spaces.config import Section, boolean, choice, fail, integer, number
+from search_spaces.spec import Cost, MechanismSpec, Metric, Rule, Threshold
+
+__all__ = ["RadConfig", "SPEC"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RadConfig(Section):
+    """Radioactive data (Sablayrolles et al., ICML 2020), verified black-box (Tekgul & Asokan 2022).
+
+    Marked datasets are cached under ``$EXPLORER_CACHE_DIR`` (default ``~/.cache/explorer``).
+    """
+
+    prefix: ClassVar[str] = "rad"
+    ratio: float = 0.1  # fraction of training images replaced by marked copies
+    radius: float = 25 / 255  # L∞ bound of the marks in pixel units (RAD: 10/255; too weak for MNIST, docs/metrics.md)
+    iterations: int = 50  # mark optimisation steps
+    optimizer: str = "adam"  # adam, or sgd (momentum 0.9, RAD's script)
+    lr: float = 1.0  # the mark optimiser's step size; Adam at 1.0 steps onto the ball's surface (docs/metrics.md)
+    lambda_ft: float = 0.01  # feature-distance penalty (RAD's README example)
+    lambda_img: float = 0.0005  # pixel-distance penalty, on [0, 1] pixels (RAD's README example)
+    lambda_logit: float = 100.0  # ours: keeps the marking network's logits, so marks alone do not move the loss
+    marking_epochs: int = 5  # epochs of the marking network on clean data
+    marking_model: str | None = None  # path to a state_dict of the trial's architecture
+    decoupled: bool = False  # Section 7: marked images trained outside DP-SGD and PGD
+
+    def __post_init__(self) -> None:
+        number("rad.ratio", self.ratio, lo=0, hi=1, hi_open=True)
+        number("rad.radius", self.radius, lo=0, hi=1)
+        integer("rad.iterations", self.iterations)
+        choice("rad.optimizer", self.optimizer, ("adam", "sgd"))
+        number("rad.lr", self.lr, lo=0)
+        number("rad.lambda_ft", self.lambda_ft, lo=0, lo_open=False)
+        number("rad.lambda_img", self.lambda_img, lo=0, lo_open=False)
+        number("rad.lambda_logit", self.lambda_logit, lo=0, lo_open=False)
+        integer("rad.marking_epochs", self.marking_epochs)
+        if self.marking_model is not None and (not isinstance(self.marking_model, str) or not self.marking_model):
+            raise fail("rad.marking_model", self.marking_model, "a path string or null")
+        boolean("rad.decoupled", self.decoupled)
+
+
+def _marking_passes(config: Mapping[str, Any], n: int, n_test: int, factor: float) -> float:
+    """The marking network (unless given) and the mark optimisation."""
+    passes = 0.0 if config.get("rad.marking_model") else float(config.get("rad.marking_epochs", 5) * n)
+    return passes + config.get("rad.iterations", 100) * config.get("rad.ratio", 0.1) * n
+
+
+SPEC = MechanismSpec(
+    name="rad",
+    title="radioactive data",
+    paper="Sablayrolles et al., Radioactive data: tracing through training, ICML 2020",
+    config_cls=RadConfig,
+    mechanism="explorer.mechanisms.radioactive:Radioactive",
+    order=10,  # replaces samples before the watermark appends its own
+    metrics=(
+        Metric("rad.loss_gap", "max", "nats", "radioactive loss gap (nats)"),
+        Metric("rad.p_value", "min", "p", "radioactive p-value", log_scale=True),
+        Metric("rad.psnr", "max", "dB", "radioactive PSNR (dB)", searchable=False),
+    ),
+    objective="rad.loss_gap",
+    rule=Rule("rad.loss_gap", "fraction_of_baseline",
+              Threshold("rad_rel", 0.05, 0, 1, False, True,
+                        "a fraction of the rad-alone loss gap (0: the absolute rule rad_gap)"),
+              absolute=Rule("rad.loss_gap", "min",
+                            Threshold("rad_gap", 1e-2, 0, math.inf, False, True, "a loss gap in nats"))),
+    smoke_caps={"rad.iterations": 5, "rad.marking_epochs": 1},
+    cost=Cost(passes=_marking_passes),
+    fixed_only=frozenset({"rad.marking_model"}),
+    variant_flags=("rad.decoupled",),
+    knob_labels={"rad.ratio": "radioactive ratio (fraction of training set)",
+                 "rad.radius": "radioactive radius (pixels, [0,1] scale)"},
+)

@@ -1,0 +1,106 @@
+"""The mechanism specs in use: the built-ins, then plug-ins from the entry-point group
+``protection_explorer.mechanisms`` (name = the mechanism's name, value = ``module:SPEC``).
+
+Adding a built-in is one module under :mod:`search_spaces.mechanisms` plus its line in :data:`BUILTINS`.
+A plug-in that cannot be imported, whose spec is malformed or whose name clashes is skipped with one
+line on stderr naming its package; the others keep working. Torch-free: a spec names its class by path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import sys
+from importlib import metadata
+from typing import Any
+
+from search_spaces.spec import MechanismSpec, spec_problems
+
+__all__ = ["GROUP", "BUILTINS", "specs", "names", "get", "plugin_errors", "reload"]
+
+GROUP = "protection_explorer.mechanisms"
+#: One line per built-in mechanism; the order of their metric and hyperparameter columns.
+BUILTINS: tuple[str, ...] = (
+    "search_spaces.mechanisms.adv",
+    "search_spaces.mechanisms.wm",
+    "search_spaces.mechanisms.rad",
+    "search_spaces.mechanisms.di",
+    "search_spaces.mechanisms.dp",
+)
+
+_SPECS: dict[str, MechanismSpec] | None = None
+_ERRORS: list[str] = []
+
+
+def _package(ep: metadata.EntryPoint) -> str:
+    dist = getattr(ep, "dist", None)
+    return dist.name if dist is not None else ep.value.partition(":")[0]
+
+
+def _plugin(ep: metadata.EntryPoint, known: dict[str, MechanismSpec]) -> MechanismSpec | str:
+    """The plug-in's spec, or why it is skipped."""
+    try:
+        spec: Any = ep.load()
+    except Exception as err:  # noqa: BLE001 - any failure of third-party code is reported, not raised
+        return f"cannot import {ep.value} ({type(err).__name__}: {' '.join(str(err).split())})"
+    problems = spec_problems(spec)
+    if problems:
+        return "bad spec: " + "; ".join(problems)
+    if spec.name != ep.name:
+        return f"entry point {ep.name!r} names the spec of {spec.name!r}; expected the same name"
+    if spec.name in known:
+        return f"name {spec.name!r} clashes with the mechanism from {known[spec.name].source}"
+    return dataclasses.replace(spec, source=_package(ep))
+
+
+def _load() -> dict[str, MechanismSpec]:
+    out: dict[str, MechanismSpec] = {}
+    for module in BUILTINS:
+        spec = importlib.import_module(module).SPEC
+        out[spec.name] = spec
+    for ep in sorted(metadata.entry_points(group=GROUP), key=lambda e: (e.name, e.value)):
+        got = _plugin(ep, out)
+        if isinstance(got, str):
+            line = f"explorer: plug-in mechanism {ep.name!r} of package {_package(ep)} skipped: {got}"
+            _ERRORS.append(line)
+            print(line, file=sys.stderr)
+        else:
+            out[got.name] = got
+    return out
+
+
+def specs() -> dict[str, MechanismSpec]:
+    """Name -> spec: built-ins in :data:`BUILTINS` order, then plug-ins by name. Loaded once per process."""
+    global _SPECS
+    if _SPECS is None:
+        _SPECS = _load()
+    return _SPECS
+
+
+def names() -> tuple[str, ...]:
+    """Every mechanism name, sorted (the canonical ``mechanisms`` order, e.g. ``adv+dp+wm``)."""
+    return tuple(sorted(specs()))
+
+
+def get(name: str) -> MechanismSpec:
+    """The spec of one mechanism; a ConfigError naming the known ones otherwise."""
+    found = specs().get(name)
+    if found is None:
+        from search_spaces.config import fail
+
+        raise fail("mechanisms", name, "one of " + ", ".join(names()))
+    return found
+
+
+def plugin_errors() -> list[str]:
+    """The one-line reports of plug-ins skipped by this process."""
+    specs()
+    return list(_ERRORS)
+
+
+def reload() -> dict[str, MechanismSpec]:
+    """Forget the loaded specs and read the entry points again (tests)."""
+    global _SPECS
+    _SPECS = None
+    _ERRORS.clear()
+    return specs()
