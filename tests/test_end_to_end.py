@@ -11,7 +11,7 @@ import search_spaces as ss
 from explorer.cli import main
 
 PRESETS = sorted(ss.presets())
-DEFAULT = {"quickstart", "mnist-optuna-dp-wm"}  # one grid and one Optuna search in the default suite
+DEFAULT = {"quickstart"}  # the default suite runs a small Optuna search in test_tune; the rest: make test-slow
 NEEDS = {"mnist": "MNIST", "fmnist": "FashionMNIST", "cifar10": "cifar-10-batches-py"}
 
 

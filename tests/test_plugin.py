@@ -57,6 +57,7 @@ def test_train_with_the_plugin_alone_and_with_dp(plugin_env: dict[str, str], tmp
         assert ("dp" in mechanisms) == (row["dp.epsilon"] == row["dp.epsilon"])  # NaN without dp
 
 
+@pytest.mark.slow  # a search and a report, ~1 min: make test-slow (train and broken plug-ins stay default)
 def test_search_sets_its_knobs_and_report_shows_its_verdict(plugin_env: dict[str, str], tmp_path: Path,
                                                             ray_tmp: Path) -> None:
     space = tmp_path / "gauss.yaml"

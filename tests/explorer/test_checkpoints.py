@@ -69,6 +69,7 @@ def _mark_running(experiment: Path, trial_id: str) -> None:
     state_file.write_text(json.dumps(state))
 
 
+@pytest.mark.slow  # two Ray searches, ~40 s: make test-slow
 def test_a_resume_does_not_need_a_finished_trials_checkpoint_and_keeps_the_final_one(
         tmp_path: Path, ray_tmp: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     import pandas as pd

@@ -122,6 +122,35 @@ def test_ctrl_c_stops_the_search_with_130_and_resume_finishes_it(tmp_path: Path,
     assert len(rows) == 2 and (rows["status"] == "ok").all() and rows["config_id"].is_unique
 
 
+OPTUNA = """
+name: opt
+dataset: synthetic
+model: tiny
+data: {train_subset: 128, test_subset: 64}
+training: {epochs: 1, batch_size: 32}
+eval: {adv_samples: 16, steps: 2}
+mechanisms: [[dp, wm]]
+dp: {target_epsilon: {loguniform: [2, 20]}}
+wm: {trigger_size: {int: [8, 16]}}
+baselines: {set: {dp.target_epsilon: 4, wm.trigger_size: 16}}
+seeds: 1
+search: {algorithm: optuna, num_samples: 3, population_size: 2, confirm: false, max_concurrent: 2,
+         objectives: {acc: max, wm.acc: max}}
+"""
+
+
+def test_an_optuna_search_runs_baselines_then_nsga2_trials(tmp_path: Path) -> None:
+    """The default sampler (NSGA-II) through Ray: Tune pickles it (Optuna 5.1's holds a lock) and runs it."""
+    space = tmp_path / "opt.yaml"
+    space.write_text(OPTUNA)
+    assert main(["search", str(space), "--out", str(tmp_path / "out"), "--num-cpus", "2"]) == 0
+    rows = pd.read_parquet(tmp_path / "out" / "rows")
+    assert (rows["status"] == "ok").all() and len(rows) == 3 + 3
+    searched = rows[rows["mechanisms"] == "dp+wm"]
+    assert len(searched) == 3 and searched["dp.target_epsilon"].between(2, 20).all()
+    assert set(rows["mechanisms"]) == {"none", "dp", "wm", "dp+wm"}
+
+
 def test_a_trial_larger_than_the_local_ray_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["search", _space(tmp_path, gpu=0.5), "--out", str(tmp_path / "out"), "--num-cpus", "2"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -157,6 +186,7 @@ def test_invalid_space_exits_2_with_the_line(tmp_path: Path, capsys: pytest.Capt
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow  # two Ray searches: make test-slow
 def test_rerun_replaces_the_error_row_of_a_pair(tmp_path: Path) -> None:
     space = _space(tmp_path, lr=", lr: {grid: [0.05, 1.0e+12]}", eps="4", baselines="false")
     out = str(tmp_path / "out")
