@@ -15,7 +15,8 @@ Each mechanism's spec declares its part (:class:`search_spaces.spec.Cost`); the 
 - DI: ``2 * S * 30 * max_steps / 2 / 3`` (Blind Walk, forward only, walks stop halfway on average), twice
   and plus an ``E * N / 2`` plain model when ``di.independent``.
 
-Seconds = passes / throughput(model, device) + a fixed overhead per trial (process, data, model, Ray).
+Seconds = passes / throughput(model, device) + a fixed overhead per trial (process, data, model, Ray); on
+the CPU the throughput scales with the image's pixels against the model's reference size (REFERENCE_PIXELS).
 The CPU throughputs come from timing bare SGD steps (batch 64, GroupNorm models) on 2 cores of a shared
 x86 machine (cnn4 ~2,300/s, resnet20 ~770/s when quiet, 5-10x less when busy), rounded down for a real
 training loop; the GPU ones are assumptions for one data-centre GPU kept busy by several fractional-GPU
@@ -30,12 +31,12 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from . import registry
-from .config import auto_model
+from .config import DATASET_SHAPES, auto_model
 from .expand import expand
 from .optuna_space import OptunaSpace
 from .schema import Space
 
-__all__ = ["CostEstimate", "DATASET_SIZES", "THROUGHPUT", "DP_FACTOR", "trial_passes", "estimate",
+__all__ = ["CostEstimate", "DATASET_SIZES", "THROUGHPUT", "REFERENCE_PIXELS", "DP_FACTOR", "trial_passes", "estimate",
            "confirmation_estimate", "human_seconds"]
 
 #: (train, test) images per dataset; digits is scikit-learn's 1,797 split 80/20.
@@ -44,10 +45,15 @@ DATASET_SIZES: dict[str, tuple[int, int]] = {
     "cifar10": (50000, 10000), "gtsrb": (39209, 12630), "synthetic": (2000, 500),
 }
 _UNKNOWN_SIZE = (10000, 2000)  # imagefolder:PATH
-#: Image passes per second: (2 CPU cores, one GPU in aggregate).
+#: Image passes per second: (2 CPU cores, one GPU in aggregate), at the model's reference image size.
 THROUGHPUT: dict[str, tuple[float, float]] = {
     "tiny": (20000.0, 200000.0), "cnn4": (1500.0, 60000.0), "resnet20": (300.0, 20000.0),
 }
+#: Pixels per image at which THROUGHPUT holds (8x8 digits, 28x28 MNIST, 32x32 CIFAR-10). A convolution's
+#: cost on the CPU grows with the pixels, so other sizes scale the CPU rate (cnn4 on 8x8 digits ran the
+#: quickstart's 4.2e5 passes in 72 s on 2 idle cores, ~12x its MNIST rate); a GPU's rate is left as it is,
+#: since small batches of small images leave it waiting on launches rather than on arithmetic.
+REFERENCE_PIXELS: dict[str, int] = {"tiny": 64, "cnn4": 784, "resnet20": 1024}
 DP_FACTOR = registry.get("dp").cost.train_factor
 #: Seconds of fixed overhead per trial: (CPU, GPU).
 OVERHEAD_S = (3.0, 8.0)
@@ -102,7 +108,11 @@ def trial_passes(config: Mapping[str, Any]) -> float:
 
 
 def _seconds(config: Mapping[str, Any], passes: float) -> tuple[float, float]:
-    cpu, gpu = THROUGHPUT.get(_model(config), THROUGHPUT["resnet20"])
+    model = _model(config)
+    cpu, gpu = THROUGHPUT.get(model, THROUGHPUT["resnet20"])
+    shape = DATASET_SHAPES.get(str(config.get("dataset")))
+    if shape is not None:
+        cpu *= REFERENCE_PIXELS.get(model, REFERENCE_PIXELS["resnet20"]) / (shape[1] * shape[2])
     return passes / cpu, passes / gpu
 
 

@@ -66,7 +66,7 @@ def test_quickstart_is_small() -> None:
     assert {"dp+wm", "adv+wm"} <= {c["mechanisms"] for c in ss.expand(space).trials}
     for c in ss.expand(space).configs():
         assert c["train.epochs"] <= 5 and c["eval.adv_samples"] <= 200 and c.get("adv.steps", 5) <= 5
-    assert estimate(space).cpu_seconds < 600  # the demo's goal: under 10 minutes on 2 CPU cores
+    assert estimate(space).cpu_seconds < 300  # the demo: minutes on 2 CPU cores
     assert space.resources.gpu == 0
 
 
