@@ -397,9 +397,12 @@ def _run_phase(name: str, trainable: Any, opts: SearchOptions, resources: dict[s
     _reconcile(results, opts.out)
     sweep(results.filesystem, results.experiment_path, keep_last=opts.keep_checkpoints)
     # Tune caught a SIGINT, saved its state and returned: stop here, not in the next phase. Trials it had not
-    # yet created (a searcher creates them lazily) count as unfinished too.
+    # yet created (a searcher creates them lazily) count as unfinished too, and so do the ones it was running:
+    # its cleanup marks them TERMINATED (the saved state, which a resume reads, keeps them RUNNING), so a trial
+    # counts as finished only with its final report.
     planned = max(len(results), total)
-    unfinished = planned - results.num_terminated - results.num_errors
+    finished = sum(1 for result in results if result.error is None and (result.metrics or {}).get("status") == "ok")
+    unfinished = planned - finished - results.num_errors
     if unfinished > 0:
         raise SearchInterrupted(name, unfinished, planned)
     return results

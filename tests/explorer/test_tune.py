@@ -100,14 +100,19 @@ def test_sigkill_then_resume_gives_every_trial_exactly_once(tmp_path: Path, ray_
 
 def test_ctrl_c_stops_the_search_with_130_and_resume_finishes_it(tmp_path: Path, ray_tmp: Path, kill_ray,  # type: ignore[no-untyped-def]
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    space = _space(tmp_path, "interrupted", epochs=20, baselines="false")
+    space = _space(tmp_path, "interrupted", epochs=60, baselines="false")
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "explorer.cli", "search", space, "--out", str(out), "--num-cpus", "2",
            "--max-concurrent", "1"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def second_trial_reported() -> bool:  # the first trial has its row and the second has reported an epoch
+        reports = [p for p in (out / "ray").rglob("result.json") if p.stat().st_size > 0]
+        return bool(list((out / "rows").glob("part-*.parquet"))) and len(reports) >= 2
+
     deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and not list((out / "rows").glob("part-*.parquet")) and proc.poll() is None:
-        time.sleep(0.2)
+    while time.monotonic() < deadline and not second_trial_reported() and proc.poll() is None:
+        time.sleep(0.1)
     assert proc.poll() is None, "the search ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
     _, err = proc.communicate(timeout=180)
