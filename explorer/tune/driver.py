@@ -401,7 +401,8 @@ def _run_phase(name: str, trainable: Any, opts: SearchOptions, resources: dict[s
     # its cleanup marks them TERMINATED (the saved state, which a resume reads, keeps them RUNNING), so a trial
     # counts as finished only with its final report.
     planned = max(len(results), total)
-    finished = sum(1 for result in results if result.error is None and (result.metrics or {}).get("status") == "ok")
+    reports = [results[i] for i in range(len(results))]
+    finished = sum(1 for r in reports if r.error is None and (r.metrics or {}).get("status") == "ok")
     unfinished = planned - finished - results.num_errors
     if unfinished > 0:
         raise SearchInterrupted(name, unfinished, planned)
