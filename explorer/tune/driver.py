@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import pickle
 import re
 import socket
 import sys
@@ -383,7 +384,14 @@ def _run_phase(name: str, trainable: Any, opts: SearchOptions, resources: dict[s
     if restorable:
         if opts.verbose:
             print(f"[explorer] resuming {path}", file=sys.stderr, flush=True)
-        tuner = tune.Tuner.restore(path, trainable=wrapped, resume_unfinished=True, resume_errored=True)
+        try:
+            tuner = tune.Tuner.restore(path, trainable=wrapped, resume_unfinished=True, resume_errored=True)
+        except (pickle.UnpicklingError, AttributeError, ImportError, TypeError, EOFError) as err:
+            # The state pickles the explorer's own classes: a state written by another version may not load.
+            raise ConfigError(
+                f"--resume: the saved search {path} cannot be read by this version of the explorer "
+                f"({type(err).__name__}: {err}); finish it with the version that wrote it, or run the same command "
+                "without --resume (the rows already written are kept, and a grid search skips their trials)") from None
     else:
         plain, sep, query = path.partition("?")
         storage, exp_name = plain.rsplit("/", 1)

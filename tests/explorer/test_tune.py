@@ -127,6 +127,19 @@ def test_ctrl_c_stops_the_search_with_130_and_resume_finishes_it(tmp_path: Path,
     assert len(rows) == 2 and (rows["status"] == "ok").all() and rows["config_id"].is_unique
 
 
+
+def test_a_saved_state_this_version_cannot_read_is_a_one_line_error(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    space = _space(tmp_path, "old", baselines="false")
+    saved = tmp_path / "out" / "ray" / "old-20261202-152616"
+    saved.mkdir(parents=True)
+    (saved / "tuner.pkl").write_bytes(b"\x80\x04cexplorer.gone\nState\n.")  # a class an older version had
+    assert main(["search", space, "--out", str(tmp_path / "out"), "--resume", "--num-cpus", "2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"error: --resume: the saved search {saved} cannot be read by this version"), err
+    assert "ModuleNotFoundError: No module named 'explorer.gone'" in err[-1] and "without --resume" in err[-1]
+    assert not list((tmp_path / "out").rglob("*.parquet")) and (saved / "tuner.pkl").exists()
+
 OPTUNA = """
 name: opt
 dataset: synthetic
