@@ -40,6 +40,8 @@ PAPER_KNOBS: dict[str, object] = {
 """The knob values of the paper's main experiments (Tables 2, 4, 5, 11) at the reproduction's scale (DI walks
 300 + 300 images; `repro-mnist-di-scale` walks 1000 + 1000); a row matches where it has the knob."""
 
+NO_DATA = "no data"
+"""A verdict cell whose pair has no rows yet (its search has not run): neither agreement nor disagreement."""
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z0-9_]+)\s*\}\}")
 
 
@@ -134,8 +136,9 @@ def reproduction_tables(df: pd.DataFrame, thresholds: Thresholds | None = None) 
     tables["runs"] = _runs(df)
     agree = int(verdicts["agree_bool"].sum())
     judged = int(verdicts["ours"].isin(["conflict", "no conflict"]).sum())
-    agreement = (f"{agree} of {len(verdicts)} cells agree with the paper's verdict "
-                 f"({judged} of {len(verdicts)} cells reached a verdict; the others are inconclusive or have no data)")
+    missing = int((verdicts["ours"] == NO_DATA).sum())
+    agreement = (f"{agree} of {len(verdicts)} cells agree with the paper's verdict ({judged} reached a verdict, "
+                 f"{len(verdicts) - judged - missing} inconclusive, {missing} without rows yet)")
     return Reproduction(tables=tables, verdicts=verdicts, agreement=agreement)
 
 
@@ -192,7 +195,7 @@ def _verdicts(rows: pd.DataFrame, datasets: list[str], th: Thresholds) -> pd.Dat
         if d not in datasets:
             continue
         cell = matrix.cells[(matrix.cells["mechanisms"] == pair) & (matrix.cells["dataset"] == d)]
-        ours = str(cell["verdict"].iloc[0]) if len(cell) else "no data"
+        ours = str(cell["verdict"].iloc[0]) if len(cell) else NO_DATA
         metrics = str(cell["metrics"].iloc[0]) if len(cell) else ""
         decisive = eq[(eq["mechanisms"] == pair) & (eq["dataset"] == d) & (eq["role"] == "verdict")]
         evidence = "; ".join(
@@ -207,17 +210,18 @@ def _verdicts(rows: pd.DataFrame, datasets: list[str], th: Thresholds) -> pd.Dat
         out.append({"pair": pair, "dataset": DATASETS[d], "ours": ours, "deciding metrics": metrics,
                     "evidence (mean vs threshold or baseline; p-values)": evidence,
                     "paper": their_verdict + (f": {their_metric}" if their_metric else ""),
-                    "agree": "yes" if agree else "no", "paper's absolute φ_RAD rule": absolute,
+                    "agree": "—" if ours == NO_DATA else "yes" if agree else "no",
+                    "paper's absolute φ_RAD rule": absolute,
                     "agree_bool": agree, "reasons": "; ".join(decisive["reason"].astype(str))})
     return pd.DataFrame(out, columns=_VERDICT_COLUMNS)
 
 
 def _disagreements(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """The cells whose verdict differs from the paper's, with the analysis's own reasons."""
+    """The cells with rows whose verdict differs from the paper's, with the analysis's own reasons."""
     columns = ["pair", "dataset", "ours", "paper", "the analysis's reasons"]
     if verdicts.empty:
         return pd.DataFrame(columns=columns)
-    rows = verdicts[~verdicts["agree_bool"]]
+    rows = verdicts[~verdicts["agree_bool"] & (verdicts["ours"] != NO_DATA)]
     return pd.DataFrame({"pair": rows["pair"], "dataset": rows["dataset"], "ours": rows["ours"],
                          "paper": rows["paper"], "the analysis's reasons": rows["reasons"]})
 

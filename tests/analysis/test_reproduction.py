@@ -17,7 +17,8 @@ GOOD = {"acc": (0.98, 0.002)}
 
 def _study() -> pd.DataFrame:
     """MNIST baselines and pairs where dp+wm conflicts on wm.acc and adv+rad on rad.loss_gap (as in the
-    paper), adv+wm does not, and DI verifies; plus a dp+wm sweep point at epsilon 10 that must not leak in."""
+    paper), adv+wm does not, DI verifies alone but not beside ADV (unlike the paper); plus a dp+wm sweep point at
+    epsilon 10 that must not leak in."""
     g = [
         {"dataset": "mnist", "mechanisms": "none", "metrics": {**GOOD}},
         {"dataset": "mnist", "mechanisms": "dp", "metrics": {"acc": (0.96, 0.003)}, "seeds": 3},
@@ -31,6 +32,8 @@ def _study() -> pd.DataFrame:
          "metrics": {"acc": (0.96, 0.003), "wm.acc": (1.0, 0.0), "adv.acc": (0.89, 0.01)}},
         {"dataset": "mnist", "mechanisms": "adv+rad",
          "metrics": {"acc": (0.96, 0.003), "rad.loss_gap": (0.0, 0.001), "adv.acc": (0.9, 0.01)}},
+        {"dataset": "mnist", "mechanisms": "adv+di", "params": {"di.independent": False, "di.samples": 300},
+         "metrics": {"acc": (0.96, 0.003), "adv.acc": (0.9, 0.01), "di.p_value": (0.3, 0.05)}},
         {"dataset": "mnist", "mechanisms": "dp+wm", "params": {"dp.target_epsilon": 10.0},
          "metrics": {"acc": (0.97, 0.003), "wm.acc": (0.99, 0.01)}},
         {"dataset": "mnist", "mechanisms": "dp+wm", "params": {"wm.decoupled": True},
@@ -53,13 +56,15 @@ def test_tables_put_ours_beside_the_paper_and_keep_to_the_paper_setting() -> Non
     assert verdicts.loc["dp+wm", "ours"] == "conflict" and verdicts.loc["dp+wm", "agree"] == "yes"
     assert verdicts.loc["adv+rad", "ours"] == "conflict" and verdicts.loc["adv+rad", "agree"] == "yes"
     assert verdicts.loc["adv+wm", "ours"] == "no conflict" and verdicts.loc["adv+wm", "agree"] == "yes"
-    assert verdicts.loc["dp+rad", "ours"] == "no data" and verdicts.loc["dp+rad", "agree"] == "no"
-    assert repro.agreement.startswith("3 of 6 cells agree")
+    assert verdicts.loc["dp+rad", "ours"] == "no data" and verdicts.loc["dp+rad", "agree"] == "—"
+    assert repro.agreement == ("3 of 6 cells agree with the paper's verdict (4 reached a verdict, 0 inconclusive, "
+                               "2 without rows yet)"), repro.agreement
     # the paper's absolute φ_RAD rule stands beside ours (decision 19); 0.0 misses it too
     assert verdicts.loc["adv+rad", "paper's absolute φ_RAD rule"].startswith("conflict (rad.loss_gap")
     assert verdicts.loc["adv+wm", "paper's absolute φ_RAD rule"] == ""
     disagree = repro.tables["disagreements"].set_index("pair")
-    assert set(disagree.index) == {"dp+rad", "adv+di", "di+dp"} and "reasons" not in repro.tables["verdicts"]
+    assert verdicts.loc["adv+di", "ours"] == "conflict" and verdicts.loc["adv+di", "agree"] == "no"
+    assert set(disagree.index) == {"adv+di"} and "reasons" not in repro.tables["verdicts"]
     sweep = repro.tables["sweep_dp_wm"]
     assert sorted(sweep["dp.target_epsilon"]) == [3.0, 10.0]
     relaxed = repro.tables["decoupled"].set_index("pair").loc["dp+wm"]
@@ -69,7 +74,7 @@ def test_tables_put_ours_beside_the_paper_and_keep_to_the_paper_setting() -> Non
 def test_paper_setting_keeps_rows_without_the_knob() -> None:
     df = _study()
     kept = paper_setting(df)
-    assert set(kept["mechanisms"]) == {"none", "dp", "adv", "wm", "rad", "di", "dp+wm", "adv+wm", "adv+rad"}
+    assert set(kept["mechanisms"]) == {"none", "dp", "adv", "wm", "rad", "di", "dp+wm", "adv+wm", "adv+rad", "adv+di"}
     assert (kept.loc[kept["mechanisms"] == "dp+wm", "dp.target_epsilon"] == 3.0).all()
 
 
