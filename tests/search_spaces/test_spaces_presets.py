@@ -12,7 +12,8 @@ from search_spaces.cost import confirmation_estimate, estimate
 
 PRESETS = ss.presets()
 PAPER = [n for n in PRESETS if n != "quickstart" and not n.startswith("repro-")]
-REPRO = [n for n in PRESETS if n.startswith("repro-")]
+REDUCED = "repro-mnist-di-reduced"  # issue 11's reduced DI check, at its own smaller scale
+REPRO = [n for n in PRESETS if n.startswith("repro-") and n != REDUCED]
 
 
 def count(space: ss.Space) -> int:
@@ -28,7 +29,8 @@ def test_the_expected_presets_exist() -> None:
     expected = {"quickstart"} | {f"{d}-{f}" for d in ("mnist", "fmnist", "cifar10") for f in families}
     repro = {f"repro-{d}-{f}" for d in ("mnist", "fmnist")
              for f in ("alone", "pairs", "rad", "decoupled", "sweep-dp-wm")}
-    repro |= {"repro-fmnist-sweep-gamma", "repro-mnist-di-independent", "repro-mnist-di-scale"}
+    repro |= {"repro-fmnist-sweep-gamma", "repro-mnist-di-independent", "repro-mnist-di-scale",
+              "repro-mnist-di-reduced"}
     assert set(PRESETS) == expected | repro
 
 
@@ -165,3 +167,13 @@ def test_reproduction_presets_of_a_dataset_share_baselines() -> None:
                         and c.get("wm.trigger_size", 100) == 100 and c.get("adv.gamma", 0.125) == 0.125:
                     key = (c["mechanisms"], c["seed"])
                     assert seen.setdefault(key, config.config_id()) == config.config_id(), (space.name, key)
+
+
+def test_the_reduced_di_check_keeps_the_issues_setup() -> None:
+    """Issue 11's reduced MNIST setup: 4,000 + 1,000 images, 6 epochs, 300 + 300 walked images, DI alone, 3 seeds."""
+    space = ss.load(PRESETS[REDUCED])
+    configs = ss.expand(space).configs()
+    assert [c["seed"] for c in configs] == [0, 1, 2] and {c["mechanisms"] for c in configs} == {"di"}
+    for c in configs:
+        assert (c["data.train_subset"], c["data.test_subset"], c["train.epochs"]) == (4000, 1000, 6)
+        assert c["di.samples"] == 300 and c["dataset"] == "mnist" and c["model"] == "cnn4"
