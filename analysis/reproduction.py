@@ -35,7 +35,7 @@ __all__ = ["DATASETS", "PAPER_KNOBS", "Reproduction", "paper_setting", "reproduc
 DATASETS: dict[str, str] = {"mnist": "MNIST", "fashion_mnist": "FMNIST", "cifar10": "CIFAR-10"}
 PAPER_KNOBS: dict[str, object] = {
     "dp.target_epsilon": 3.0, "wm.trigger_size": 100, "wm.decoupled": False, "rad.decoupled": False,
-    "adv.gamma": 0.125, "di.independent": False, "di.samples": 300,
+    "adv.gamma": 0.125, "di.independent": False, "di.samples": 300, "data.train_subset": 10000,
 }
 """The knob values of the paper's main experiments (Tables 2, 4, 5, 11) at the reproduction's scale (DI walks
 300 + 300 images; `repro-mnist-di-scale` walks 1000 + 1000); a row matches where it has the knob."""
@@ -129,6 +129,7 @@ def reproduction_tables(df: pd.DataFrame, thresholds: Thresholds | None = None) 
     tables["decoupled"] = _decoupled(main, decoupled, datasets)
     tables["decoupled_verdicts"] = _decoupled_verdicts(main, decoupled, datasets, th)
     tables["table10"] = _table10(ok_rows(df), datasets)
+    tables["di_scale"] = _di_scale(ok_rows(df), datasets)
     tables["sweep_dp_wm"] = _sweep(ok_rows(df), datasets, "dp+wm", ["dp.target_epsilon", "wm.trigger_size"],
                                    ["acc", "wm.acc", "dp.epsilon"], fixed={"wm.decoupled": False})
     tables["sweep_gamma"] = _sweep(ok_rows(df), datasets, "adv+wm", ["adv.gamma"], ["acc", "wm.acc", "adv.acc"],
@@ -276,6 +277,34 @@ def _table10(rows: pd.DataFrame, datasets: list[str]) -> pd.DataFrame:
             row[label] = f"{ours} / {format_p(paper.DI_TABLE10[key])} (CIFAR-10)"
         out.append(row)
     return pd.DataFrame(out)
+
+
+def _di_scale(rows: pd.DataFrame, datasets: list[str]) -> pd.DataFrame:
+    """DI alone by training set, epochs and walked images: where φ_DI reaches the paper's 1e-3 rule on every seed,
+    and where its < 1e-30."""
+    columns = ["dataset", "training images", "epochs", "walked images", "seeds", "φ_DI (di.p_value) per seed",
+               "m = 10 variant per seed", "≤ 1e-3 on every seed", f"< {paper.DI_BELOW:g} on every seed"]
+    need = ["data.train_subset", "train.epochs", "di.samples", "di.p_value"]
+    if any(k not in rows.columns for k in need):
+        return pd.DataFrame(columns=columns)
+    alone = rows[(rows["mechanisms"] == "di").to_numpy(dtype=bool)]
+    if "di.independent" in alone.columns:
+        alone = alone[~(alone["di.independent"].astype("boolean") == True).fillna(False).to_numpy(dtype=bool)]  # noqa: E712
+    out = []
+    for (d, n, epochs, walked), group in alone.groupby(["dataset", "data.train_subset", "train.epochs", "di.samples"],
+                                                       sort=True):
+        if d not in datasets:
+            continue
+        group = group.sort_values("seed")
+        p = pd.to_numeric(group["di.p_value"], errors="coerce")
+        m10 = pd.to_numeric(group["di.p_value_m10"], errors="coerce") if "di.p_value_m10" in group else p * math.nan
+        out.append({"dataset": DATASETS[d], "training images": f"{int(n):,}", "epochs": int(epochs),
+                    "walked images": f"{int(walked):,} + {int(walked):,}", "seeds": len(group),
+                    "φ_DI (di.p_value) per seed": ", ".join(format_p(float(v)) for v in p),
+                    "m = 10 variant per seed": ", ".join(format_p(float(v)) for v in m10),
+                    "≤ 1e-3 on every seed": "yes" if bool((p <= 1e-3).all()) else "no",
+                    f"< {paper.DI_BELOW:g} on every seed": "yes" if bool((p < paper.DI_BELOW).all()) else "no"})
+    return pd.DataFrame(out, columns=columns)
 
 
 def _sweep(rows: pd.DataFrame, datasets: list[str], pair: str, knobs: list[str], metrics: list[str],

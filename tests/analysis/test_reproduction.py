@@ -41,7 +41,33 @@ def _study() -> pd.DataFrame:
     ]
     df = make_results(g)
     df.loc[df["adv.gamma"].notna(), "adv.gamma"] = 0.125
+    df["data.train_subset"] = 10000  # the reproduction's scale (PAPER_KNOBS)
     return df
+
+
+def test_the_di_scale_table_says_where_phi_di_reaches_the_papers_figures() -> None:
+    study = _study()
+    walks = make_results([
+        {"dataset": "mnist", "mechanisms": "di", "seeds": 3, "params": {"di.independent": False, "di.samples": 1000,
+                                                                         "data.train_subset": 10000},
+         "metrics": {**GOOD, "di.p_value": (1e-50, 1e-51), "di.p_value_m10": (1e-4, 1e-5)}},
+        {"dataset": "mnist", "mechanisms": "di", "seeds": 3, "params": {"di.independent": False, "di.samples": 300,
+                                                                         "data.train_subset": 4000},
+         "metrics": {**GOOD, "di.p_value": (1e-4, 5e-5)}},
+    ])
+    repro = reproduction_tables(pd.concat([study, walks], ignore_index=True))
+    table = repro.tables["di_scale"].set_index(["training images", "walked images"])
+    assert list(table.index) == [("4,000", "300 + 300"), ("10,000", "300 + 300"), ("10,000", "1,000 + 1,000")]
+    assert table.loc[("10,000", "1,000 + 1,000"), "< 1e-30 on every seed"] == "yes"
+    assert table.loc[("4,000", "300 + 300"), "≤ 1e-3 on every seed"] == "yes"
+    assert table.loc[("4,000", "300 + 300"), "< 1e-30 on every seed"] == "no"
+    assert table.loc[("10,000", "300 + 300"), "seeds"] == 5
+    # the other scales stay out of the paper's tables
+    assert repro.tables["table2"].iloc[0]["DI φ_DI"] == _study_table2_di()
+
+
+def _study_table2_di() -> str:
+    return reproduction_tables(_study()).tables["table2"].iloc[0]["DI φ_DI"]
 
 
 def test_tables_put_ours_beside_the_paper_and_keep_to_the_paper_setting() -> None:
