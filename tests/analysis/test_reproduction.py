@@ -132,3 +132,17 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Cap
     assert len(err) == 1 and "--template: got" in err[0]
     assert main([str(tmp_path / "nothing"), "--template", str(rows), "--out", str(tmp_path / "o.md")]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_the_committed_document_is_what_the_committed_rows_give(tmp_path: Path) -> None:
+    """docs/reproduction.md regenerated from results/reproduction/ with the command it states is the same page."""
+    root = Path(__file__).resolve().parents[2]
+    committed = root / "docs" / "reproduction.md"
+    if not (root / "results" / "reproduction").is_dir():
+        pytest.skip("no committed reproduction rows")
+    out = tmp_path / "reproduction.md"
+    assert main([str(root / "results" / "reproduction"), "--template", str(root / "docs" / "reproduction.in.md"),
+                 "--out", str(out)]) == 0
+    assert ("explorer reproduction results/reproduction --template docs/reproduction.in.md --out docs/reproduction.md"
+            in committed.read_text())
+    assert out.read_text() == committed.read_text(), "docs/reproduction.md is stale: regenerate it (see its top)"
