@@ -304,6 +304,8 @@ def _di_scale(rows: pd.DataFrame, datasets: list[str]) -> pd.DataFrame:
                     "m = 10 variant per seed": ", ".join(format_p(float(v)) for v in m10),
                     "≤ 1e-3 on every seed": "yes" if bool((p <= 1e-3).all()) else "no",
                     f"< {paper.DI_BELOW:g} on every seed": "yes" if bool((p < paper.DI_BELOW).all()) else "no"})
+    order = {DATASETS[d]: i for i, d in enumerate(datasets)}
+    out.sort(key=lambda row: order[str(row["dataset"])])  # stable: within a dataset, by scale
     return pd.DataFrame(out, columns=columns)
 
 
