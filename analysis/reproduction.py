@@ -345,6 +345,13 @@ def wall_hours(rows: pd.DataFrame) -> float:
     return total / 3600
 
 
+def _trial_seconds(rows: pd.DataFrame) -> pd.Series:
+    """Each trial's start to end (training, the walk and every evaluation)."""
+    start = pd.to_datetime(rows["start_time"], utc=True, errors="coerce")
+    end = pd.to_datetime(rows["end_time"], utc=True, errors="coerce")
+    return (end - start).dt.total_seconds().dropna()
+
+
 def _runs(df: pd.DataFrame) -> pd.DataFrame:
     out = []
     for (experiment, dataset), group in df.groupby(["experiment", "dataset"], sort=True):
@@ -352,7 +359,8 @@ def _runs(df: pd.DataFrame) -> pd.DataFrame:
         devices = ", ".join(sorted({str(v) for v in group.get("device", pd.Series(dtype=str)).dropna()}))
         out.append({"search": experiment, "dataset": DATASETS.get(dataset, dataset), "trials": len(group),
                     "ok": len(ok), "wall time (h)": f"{wall_hours(group):.2f}",
-                    "trial time, sum (h)": f"{pd.to_numeric(ok['train_seconds'], errors='coerce').sum() / 3600:.2f}",
+                    "trial time, sum (h)": f"{_trial_seconds(group).sum() / 3600:.2f}",
+                    "of it training (h)": f"{pd.to_numeric(ok['train_seconds'], errors='coerce').sum() / 3600:.2f}",
                     "device": devices})
     return pd.DataFrame(out)
 

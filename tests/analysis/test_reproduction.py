@@ -101,6 +101,12 @@ def test_tables_put_ours_beside_the_paper_and_keep_to_the_paper_setting() -> Non
     assert relaxed["relaxed protection"].startswith("0.990") and relaxed["coupled protection"].startswith("0.300")
 
 
+def test_the_runs_table_counts_each_trial_from_start_to_end_and_its_training_apart() -> None:
+    runs = reproduction_tables(_study()).tables["runs"].iloc[0]
+    assert (runs["trials"], runs["ok"]) == (58, 58)  # every row 5 s from start to end, 1 s of it training
+    assert runs["trial time, sum (h)"] == f"{58 * 5 / 3600:.2f}" and runs["of it training (h)"] == f"{58 / 3600:.2f}"
+
+
 def test_paper_setting_keeps_rows_without_the_knob() -> None:
     df = _study()
     kept = paper_setting(df)
