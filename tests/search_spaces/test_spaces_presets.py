@@ -28,9 +28,10 @@ def test_the_expected_presets_exist() -> None:
                 "optuna-adv-rad", "optuna-dp-adv-wm"]
     expected = {"quickstart"} | {f"{d}-{f}" for d in ("mnist", "fmnist", "cifar10") for f in families}
     pairs = ("dp-wm", "dp-di", "dp-rad", "adv-wm", "adv-di", "adv-rad")  # one preset per pair: a sitting's search
-    repro = {f"repro-{d}-{f}" for d in ("mnist", "fmnist") for f in ("alone", "decoupled", "sweep-dp-wm", *pairs)}
-    repro |= {"repro-fmnist-sweep-gamma", "repro-mnist-di-independent", "repro-mnist-di-scale",
-              "repro-mnist-di-reduced"}
+    decoupled = ("decoupled-dp-wm", "decoupled-adv-wm", "decoupled-adv-rad")
+    repro = {f"repro-{d}-{f}" for d in ("mnist", "fmnist") for f in ("alone", "sweep-dp-wm", *pairs, *decoupled)}
+    repro |= {"repro-fmnist-sweep-gamma-low", "repro-fmnist-sweep-gamma-high", "repro-mnist-di-independent",
+              "repro-mnist-di-scale", "repro-mnist-di-reduced"}
     assert set(PRESETS) == expected | repro
 
 
