@@ -99,6 +99,8 @@ def test_tables_put_ours_beside_the_paper_and_keep_to_the_paper_setting() -> Non
     assert sorted(sweep["dp.target_epsilon"]) == [3.0, 10.0]
     relaxed = repro.tables["decoupled"].set_index("pair").loc["dp+wm"]
     assert relaxed["relaxed protection"].startswith("0.990") and relaxed["coupled protection"].startswith("0.300")
+    # a pair without WM or RAD (adv+di here) has nothing decoupled and must not appear as "relaxed"
+    assert list(repro.tables["decoupled_verdicts"]["pair"]) == ["dp+wm (relaxed)"]
 
 
 def test_the_runs_table_counts_each_trial_from_start_to_end_and_its_training_apart() -> None:
