@@ -130,10 +130,13 @@ def reproduction_tables(df: pd.DataFrame, thresholds: Thresholds | None = None) 
     tables["decoupled_verdicts"] = _decoupled_verdicts(main, decoupled, datasets, th)
     tables["table10"] = _table10(ok_rows(df), datasets)
     tables["di_scale"] = _di_scale(ok_rows(df), datasets)
+    configs = conflicts(ok_rows(df), th).configs  # every setting's verdict against its own baselines
     tables["sweep_dp_wm"] = _sweep(ok_rows(df), datasets, "dp+wm", ["dp.target_epsilon", "wm.trigger_size"],
-                                   ["acc", "wm.acc", "dp.epsilon"], fixed={"wm.decoupled": False})
+                                   ["acc", "wm.acc", "dp.epsilon"], fixed={"wm.decoupled": False},
+                                   configs=configs, paper_verdict=_paper_sweep_verdict)
     tables["sweep_gamma"] = _sweep(ok_rows(df), datasets, "adv+wm", ["adv.gamma"], ["acc", "wm.acc", "adv.acc"],
-                                   fixed={"wm.decoupled": False, "wm.trigger_size": 100})
+                                   fixed={"wm.decoupled": False, "wm.trigger_size": 100},
+                                   configs=configs, paper_verdict=_paper_sweep_verdict)
     tables["runs"] = _runs(df)
     agree = int(verdicts["agree_bool"].sum())
     judged = int(verdicts["ours"].isin(["conflict", "no conflict"]).sum())
@@ -317,22 +320,52 @@ def _di_scale(rows: pd.DataFrame, datasets: list[str]) -> pd.DataFrame:
 
 
 def _sweep(rows: pd.DataFrame, datasets: list[str], pair: str, knobs: list[str], metrics: list[str],
-           fixed: Mapping[str, object]) -> pd.DataFrame:
+           fixed: Mapping[str, object], configs: pd.DataFrame,
+           paper_verdict: Callable[[str, str, Mapping[str, float]], str]) -> pd.DataFrame:
+    """One row per sweep point with its metrics and its own verdict: each point is judged against the
+    mechanisms alone at the same knob values (the baseline rule), so a point whose baselines have not run
+    shows the analysis's "inconclusive"."""
+    columns = ["dataset", *knobs, "n", *metrics, "verdict", "paper", "agree"]
     sub = rows[(rows["mechanisms"] == pair).to_numpy(dtype=bool)]
     sub = sub[_matches(sub, fixed)]
     if sub.empty or any(k not in sub.columns for k in knobs):
-        return pd.DataFrame(columns=["dataset", *knobs, "n", *metrics])
+        return pd.DataFrame(columns=columns)
     out = []
     for keys, group in sub.groupby(["dataset", *knobs], sort=True):
         d = keys[0]
         if d not in datasets:
             continue
-        row: dict[str, object] = {"dataset": DATASETS[d], **dict(zip(knobs, keys[1:])), "n": len(group)}
+        point = dict(zip(knobs, keys[1:]))
+        row: dict[str, object] = {"dataset": DATASETS[d], **point, "n": len(group)}
         for m in metrics:
-            v = pd.to_numeric(group[m], errors="coerce")
-            row[m] = f"{_num(float(v.mean()))} ± {_num(float(v.std(ddof=1)))}" if len(v) > 1 else _num(float(v.mean()))
+            v = pd.to_numeric(group[m], errors="coerce").dropna()
+            row[m] = ("" if v.empty else f"{_num(float(v.mean()))} ± {_num(float(v.std(ddof=1)))}" if len(v) > 1
+                      else _num(float(v.mean())))
+        mine = configs[(configs["mechanisms"] == pair) & configs["config_id"].isin(set(group["config_id"]))]
+        texts = sorted({f"{r.verdict}: {r.metrics}" if r.metrics else str(r.verdict) for r in mine.itertuples()})
+        row["verdict"] = "; ".join(texts) if texts else NO_DATA
+        theirs = paper_verdict(pair, d, {k: float(v) for k, v in point.items()})
+        row["paper"] = theirs or "—"
+        verdict = str(mine["verdict"].iloc[0]) if len(set(mine["verdict"])) == 1 else ""
+        row["agree"] = ("—" if not theirs or verdict not in ("conflict", "no conflict")
+                        else "yes" if theirs.split(":")[0] == verdict else "no")
         out.append(row)
-    return pd.DataFrame(out)
+    order = list(DATASETS.values())
+    out.sort(key=lambda r: order.index(str(r["dataset"])))  # stable: the paper's dataset order, then the knobs
+    return pd.DataFrame(out, columns=columns)
+
+
+def _paper_sweep_verdict(pair: str, dataset: str, point: Mapping[str, float]) -> str:
+    """The paper's verdict at a sweep point, where Table 11 or Appendix A states one (`paper.SWEEPS`)."""
+    if pair == "dp+wm":
+        return "conflict: wm.acc"  # every epsilon and |D_T| stays in conflict on every dataset
+    at_paper_gamma = math.isclose(point.get("adv.gamma", math.nan), 0.125)  # PAPER_KNOBS["adv.gamma"]
+    if at_paper_gamma:
+        verdict, metric = paper.VERDICTS.get((pair, dataset), ("", ""))
+        return verdict + (f": {metric}" if metric else "")
+    if pair == "adv+wm" and dataset == "fashion_mnist" and math.isclose(point.get("adv.gamma", math.nan), 0.05):
+        return "no conflict"  # the paper's gamma 0.1 on normalised inputs
+    return ""
 
 
 def wall_hours(rows: pd.DataFrame) -> float:

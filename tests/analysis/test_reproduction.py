@@ -95,8 +95,15 @@ def test_tables_put_ours_beside_the_paper_and_keep_to_the_paper_setting() -> Non
     disagree = repro.tables["disagreements"].set_index("pair")
     assert verdicts.loc["adv+di", "ours"] == "conflict" and verdicts.loc["adv+di", "agree"] == "no"
     assert set(disagree.index) == {"adv+di"} and "reasons" not in repro.tables["verdicts"]
-    sweep = repro.tables["sweep_dp_wm"]
-    assert sorted(sweep["dp.target_epsilon"]) == [3.0, 10.0]
+    sweep = repro.tables["sweep_dp_wm"].set_index("dp.target_epsilon")
+    assert sorted(sweep.index) == [3.0, 10.0]
+    # each sweep point is judged against its own baselines: epsilon 10 has no DP-alone rows at epsilon 10
+    assert sweep.loc[3.0, "verdict"] == "conflict: wm.acc" and sweep.loc[3.0, "agree"] == "yes"
+    assert sweep.loc[10.0, "verdict"].startswith("inconclusive") and sweep.loc[10.0, "agree"] == "—"
+    assert sweep.loc[10.0, "paper"] == "conflict: wm.acc" and sweep.loc[10.0, "dp.epsilon"] == ""
+    gamma = repro.tables["sweep_gamma"].iloc[0]
+    assert (gamma["adv.gamma"], gamma["verdict"], gamma["paper"], gamma["agree"]) == (0.125, "no conflict",
+                                                                                      "no conflict", "yes")
     relaxed = repro.tables["decoupled"].set_index("pair").loc["dp+wm"]
     assert relaxed["relaxed protection"].startswith("0.990") and relaxed["coupled protection"].startswith("0.300")
     # a pair without WM or RAD (adv+di here) has nothing decoupled and must not appear as "relaxed"
@@ -158,3 +165,14 @@ def test_the_committed_document_is_what_the_committed_rows_give(tmp_path: Path) 
     assert ("explorer reproduction results/reproduction --template docs/reproduction.in.md --out docs/reproduction.md"
             in committed.read_text())
     assert out.read_text() == committed.read_text(), "docs/reproduction.md is stale: regenerate it (see its top)"
+
+
+def test_the_papers_sweep_verdicts_are_only_those_it_states() -> None:
+    from analysis.reproduction import _paper_sweep_verdict
+
+    point = {"dp.target_epsilon": 1.0, "wm.trigger_size": 25}
+    assert _paper_sweep_verdict("dp+wm", "mnist", point) == "conflict: wm.acc"
+    assert _paper_sweep_verdict("adv+wm", "fashion_mnist", {"adv.gamma": 0.125}) == "conflict: adv.acc"
+    assert _paper_sweep_verdict("adv+wm", "fashion_mnist", {"adv.gamma": 0.05}) == "no conflict"  # 0.1 normalised
+    assert _paper_sweep_verdict("adv+wm", "fashion_mnist", {"adv.gamma": 0.175}) == ""  # Appendix A gives no verdict
+    assert _paper_sweep_verdict("adv+wm", "mnist", {"adv.gamma": 0.05}) == ""
