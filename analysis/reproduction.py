@@ -123,7 +123,7 @@ def reproduction_tables(df: pd.DataFrame, thresholds: Thresholds | None = None) 
     tables["table4"] = _pairs_table(main, datasets, "dp")
     tables["table5"] = _pairs_table(main, datasets, "adv")
     verdicts = _verdicts(main, datasets, th)
-    tables["verdicts"] = verdicts.drop(columns=["agree_bool", "reasons"], errors="ignore")
+    tables["verdicts"] = verdicts.drop(columns=["agree_bool", "agree_absolute_bool", "reasons"], errors="ignore")
     tables["disagreements"] = _disagreements(verdicts)
     decoupled = _relaxed(paper_setting(df, **{"wm.decoupled": True, "rad.decoupled": True}))
     tables["decoupled"] = _decoupled(main, decoupled, datasets)
@@ -142,7 +142,9 @@ def reproduction_tables(df: pd.DataFrame, thresholds: Thresholds | None = None) 
     judged = int(verdicts["ours"].isin(["conflict", "no conflict"]).sum())
     missing = int((verdicts["ours"] == NO_DATA).sum())
     agreement = (f"{agree} of {len(verdicts)} cells agree with the paper's verdict ({judged} reached a verdict, "
-                 f"{len(verdicts) - judged - missing} inconclusive, {missing} without rows yet)")
+                 f"{len(verdicts) - judged - missing} inconclusive, {missing} without rows yet); with the paper's "
+                 f"absolute φ_RAD rule in place of ours, {int(verdicts['agree_absolute_bool'].sum())} of "
+                 f"{len(verdicts)}")
     return Reproduction(tables=tables, verdicts=verdicts, agreement=agreement)
 
 
@@ -188,12 +190,28 @@ def _pairs_table(rows: pd.DataFrame, datasets: list[str], base: str) -> pd.DataF
 
 
 _VERDICT_COLUMNS = ["pair", "dataset", "ours", "deciding metrics", "evidence (mean vs threshold or baseline; p-values)",
-                    "paper", "agree", "paper's absolute φ_RAD rule", "agree_bool", "reasons"]
+                    "paper", "agree", "paper's absolute φ_RAD rule", "agree_bool", "agree_absolute_bool", "reasons"]
+
+
+def _agrees(ours: str, metrics: str, paper_verdict: str, paper_metric: str) -> bool:
+    return ours == paper_verdict and (ours != "conflict" or paper_metric in metrics.split(", "))
+
+
+def _absolute_rule(eq: pd.DataFrame) -> pd.DataFrame:
+    """The equivalence table with the paper's absolute φ_RAD rule deciding in place of the relative one."""
+    relative = (eq["role"] == "verdict") & (eq["metric"] == "rad.loss_gap")
+    keys = ["dataset", "model", "mechanisms", "config_id"]
+    has_paper_rule = eq[keys].apply(tuple, axis=1).isin(set(eq.loc[eq["role"] == "paper rule", keys]
+                                                            .apply(tuple, axis=1)))
+    out = eq[~(relative & has_paper_rule)].copy()
+    out.loc[out["role"] == "paper rule", "role"] = "verdict"
+    return out
 
 
 def _verdicts(rows: pd.DataFrame, datasets: list[str], th: Thresholds) -> pd.DataFrame:
     matrix = conflicts(rows, th)
     eq = matrix.equivalence
+    cells_abs = conflicts(rows, th, equivalence_table=_absolute_rule(eq)).cells if len(eq) else matrix.cells
     out = []
     for (pair, d), (their_verdict, their_metric) in paper.VERDICTS.items():
         if d not in datasets:
@@ -210,13 +228,17 @@ def _verdicts(rows: pd.DataFrame, datasets: list[str], th: Thresholds) -> pd.Dat
         reference = eq[(eq["mechanisms"] == pair) & (eq["dataset"] == d) & (eq["role"] == "paper rule")]
         absolute = ", ".join(f"{r.verdict} ({r.metric} {_num(r.mean)} vs {_num(r.threshold)})"
                              for r in reference.itertuples())
-        agree = ours == their_verdict and (ours != "conflict" or their_metric in metrics.split(", "))
+        agree = _agrees(ours, metrics, their_verdict, their_metric)
+        cell_abs = cells_abs[(cells_abs["mechanisms"] == pair) & (cells_abs["dataset"] == d)]
+        agree_abs = bool(len(cell_abs)) and _agrees(str(cell_abs["verdict"].iloc[0]), str(cell_abs["metrics"].iloc[0]),
+                                                    their_verdict, their_metric)
         out.append({"pair": pair, "dataset": DATASETS[d], "ours": ours, "deciding metrics": metrics,
                     "evidence (mean vs threshold or baseline; p-values)": evidence,
                     "paper": their_verdict + (f": {their_metric}" if their_metric else ""),
                     "agree": "—" if ours == NO_DATA else "yes" if agree else "no",
                     "paper's absolute φ_RAD rule": absolute,
-                    "agree_bool": agree, "reasons": "; ".join(decisive["reason"].astype(str))})
+                    "agree_bool": agree, "agree_absolute_bool": agree_abs,
+                    "reasons": "; ".join(decisive["reason"].astype(str))})
     return pd.DataFrame(out, columns=_VERDICT_COLUMNS)
 
 

@@ -88,7 +88,8 @@ def test_tables_put_ours_beside_the_paper_and_keep_to_the_paper_setting() -> Non
     assert verdicts.loc["adv+wm", "ours"] == "no conflict" and verdicts.loc["adv+wm", "agree"] == "yes"
     assert verdicts.loc["dp+rad", "ours"] == "no data" and verdicts.loc["dp+rad", "agree"] == "—"
     assert repro.agreement == ("3 of 6 cells agree with the paper's verdict (4 reached a verdict, 0 inconclusive, "
-                               "2 without rows yet)"), repro.agreement
+                               "2 without rows yet); with the paper's absolute φ_RAD rule in place of ours, 3 of 6"
+                               ), repro.agreement
     # the paper's absolute φ_RAD rule stands beside ours (decision 19); 0.0 misses it too
     assert verdicts.loc["adv+rad", "paper's absolute φ_RAD rule"].startswith("conflict (rad.loss_gap")
     assert verdicts.loc["adv+wm", "paper's absolute φ_RAD rule"] == ""
@@ -176,3 +177,17 @@ def test_the_papers_sweep_verdicts_are_only_those_it_states() -> None:
     assert _paper_sweep_verdict("adv+wm", "fashion_mnist", {"adv.gamma": 0.05}) == "no conflict"  # 0.1 normalised
     assert _paper_sweep_verdict("adv+wm", "fashion_mnist", {"adv.gamma": 0.175}) == ""  # Appendix A gives no verdict
     assert _paper_sweep_verdict("adv+wm", "mnist", {"adv.gamma": 0.05}) == ""
+
+
+def test_the_agreement_line_also_counts_under_the_papers_absolute_rad_rule() -> None:
+    """A mark that keeps 10 % of its gap (0.008 of 0.08) passes our relative rule (5 %) and fails the paper's
+    absolute 1e-2: the relative count calls adv+rad a disagreement, the absolute count an agreement."""
+    df = _study()
+    weak = (df["mechanisms"] == "adv+rad").to_numpy()
+    df.loc[weak, "rad.loss_gap"] = 0.008 + 0.0005 * (df.loc[weak, "seed"].to_numpy() - 2)
+    repro = reproduction_tables(df)
+    verdicts = repro.verdicts.set_index("pair")
+    assert verdicts.loc["adv+rad", "ours"] == "no conflict" and verdicts.loc["adv+rad", "agree"] == "no"
+    assert verdicts.loc["adv+rad", "paper's absolute φ_RAD rule"].startswith("conflict")
+    assert repro.agreement.startswith("2 of 6 cells agree") and repro.agreement.endswith("absolute φ_RAD rule in "
+                                                                                          "place of ours, 3 of 6")
