@@ -358,7 +358,8 @@ def _sweep(rows: pd.DataFrame, datasets: list[str], pair: str, knobs: list[str],
         if d not in datasets:
             continue
         point = dict(zip(knobs, keys[1:]))
-        row: dict[str, object] = {"dataset": DATASETS[d], **point, "n": len(group)}
+        shown = {k: f"{v:g}" if isinstance(v, float) else v for k, v in point.items()}  # 100, not 100.0
+        row: dict[str, object] = {"dataset": DATASETS[d], **shown, "n": len(group)}
         for m in metrics:
             v = pd.to_numeric(group[m], errors="coerce").dropna()
             row[m] = ("" if v.empty else f"{_num(float(v.mean()))} ± {_num(float(v.std(ddof=1)))}" if len(v) > 1

@@ -97,13 +97,13 @@ def test_tables_put_ours_beside_the_paper_and_keep_to_the_paper_setting() -> Non
     assert verdicts.loc["adv+di", "ours"] == "conflict" and verdicts.loc["adv+di", "agree"] == "no"
     assert set(disagree.index) == {"adv+di"} and "reasons" not in repro.tables["verdicts"]
     sweep = repro.tables["sweep_dp_wm"].set_index("dp.target_epsilon")
-    assert sorted(sweep.index) == [3.0, 10.0]
+    assert list(sweep.index) == ["3", "10"] and set(sweep["wm.trigger_size"]) == {"100"}
     # each sweep point is judged against its own baselines: epsilon 10 has no DP-alone rows at epsilon 10
-    assert sweep.loc[3.0, "verdict"] == "conflict: wm.acc" and sweep.loc[3.0, "agree"] == "yes"
-    assert sweep.loc[10.0, "verdict"].startswith("inconclusive") and sweep.loc[10.0, "agree"] == "—"
-    assert sweep.loc[10.0, "paper"] == "conflict: wm.acc" and sweep.loc[10.0, "dp.epsilon"] == ""
+    assert sweep.loc["3", "verdict"] == "conflict: wm.acc" and sweep.loc["3", "agree"] == "yes"
+    assert sweep.loc["10", "verdict"].startswith("inconclusive") and sweep.loc["10", "agree"] == "—"
+    assert sweep.loc["10", "paper"] == "conflict: wm.acc" and sweep.loc["10", "dp.epsilon"] == ""
     gamma = repro.tables["sweep_gamma"].iloc[0]
-    assert (gamma["adv.gamma"], gamma["verdict"], gamma["paper"], gamma["agree"]) == (0.125, "no conflict",
+    assert (gamma["adv.gamma"], gamma["verdict"], gamma["paper"], gamma["agree"]) == ("0.125", "no conflict",
                                                                                       "no conflict", "yes")
     relaxed = repro.tables["decoupled"].set_index("pair").loc["dp+wm"]
     assert relaxed["relaxed protection"].startswith("0.990") and relaxed["coupled protection"].startswith("0.300")
