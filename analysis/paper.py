@@ -8,7 +8,8 @@ the pairs' verdicts the reproduction judges; CIFAR-10 figures are kept for compl
 
 from __future__ import annotations
 
-__all__ = ["BASELINES", "DI_BELOW", "DI_TABLE10", "DP_PAIRS", "ADV_PAIRS", "DECOUPLED", "VERDICTS", "SWEEPS"]
+__all__ = ["BASELINES", "DI_BELOW", "DI_TABLE10", "DP_PAIRS", "ADV_PAIRS", "DECOUPLED", "DECOUPLED_VERDICTS",
+           "VERDICTS", "SWEEPS"]
 
 DI_BELOW = 1e-30
 """The paper reports φ_DI < 1e-30 for every model; this bound stands for it."""
@@ -60,6 +61,16 @@ DECOUPLED: dict[str, dict[str, dict[str, float]]] = {
     "cifar10": {"adv+wm": {"acc": 0.80, "wm.acc": 0.90, "adv.acc": 0.69},
                 "adv+rad": {"acc": 0.82, "rad.loss_gap": 0.004, "adv.acc": 0.81},
                 "dp+wm": {"acc": 0.39, "wm.acc": 0.67}},
+}
+
+#: The relaxed variants' verdicts: the paper's rule (acc and φ_ADV -10 pp, φ_WM -30 pp, φ_RAD < 1e-2) applied to
+#: its Tables 6-8 figures against its Table 2 baselines, as Section 7 reads them: decoupling resolves DP+WM, not
+#: ADV+WM on FMNIST (φ_ADV 0.51 vs 0.69) nor ADV+RAD (φ_RAD 0.002). MNIST and Fashion-MNIST only: CIFAR-10's
+#: relaxed DP+WM lands on the φ_WM threshold itself (0.67 vs 0.97).
+DECOUPLED_VERDICTS: dict[tuple[str, str], tuple[str, str]] = {
+    **{("adv+wm", d): v for d, v in (("mnist", ("no conflict", "")), ("fashion_mnist", ("conflict", "adv.acc")))},
+    **{("adv+rad", d): ("conflict", "rad.loss_gap") for d in ("mnist", "fashion_mnist")},
+    **{("dp+wm", d): ("no conflict", "") for d in ("mnist", "fashion_mnist")},
 }
 
 #: The paper's verdicts (Table 11 and the bold cells of Tables 4-5): (pair, dataset) -> (verdict, metric).

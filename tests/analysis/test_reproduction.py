@@ -108,7 +108,11 @@ def test_tables_put_ours_beside_the_paper_and_keep_to_the_paper_setting() -> Non
     relaxed = repro.tables["decoupled"].set_index("pair").loc["dp+wm"]
     assert relaxed["relaxed protection"].startswith("0.990") and relaxed["coupled protection"].startswith("0.300")
     # a pair without WM or RAD (adv+di here) has nothing decoupled and must not appear as "relaxed"
-    assert list(repro.tables["decoupled_verdicts"]["pair"]) == ["dp+wm (relaxed)"]
+    relaxed_verdicts = repro.tables["decoupled_verdicts"].set_index("pair")
+    assert list(relaxed_verdicts.index) == ["adv+wm (relaxed)", "adv+rad (relaxed)", "dp+wm (relaxed)"]
+    assert relaxed_verdicts.loc["dp+wm (relaxed)", "paper"] == "no conflict"
+    assert relaxed_verdicts.loc["adv+rad (relaxed)", ["ours", "agree"]].tolist() == ["no data", "—"]
+    assert relaxed_verdicts.loc["dp+wm (relaxed)", ["ours", "agree"]].tolist() == ["no conflict", "yes"]
 
 
 def test_the_runs_table_counts_each_trial_from_start_to_end_and_its_training_apart() -> None:
@@ -191,3 +195,17 @@ def test_the_agreement_line_also_counts_under_the_papers_absolute_rad_rule() -> 
     assert verdicts.loc["adv+rad", "paper's absolute φ_RAD rule"].startswith("conflict")
     assert repro.agreement.startswith("2 of 6 cells agree") and repro.agreement.endswith("absolute φ_RAD rule in "
                                                                                           "place of ours, 3 of 6")
+
+
+def test_a_relaxed_rad_pair_is_judged_by_both_phi_rad_rules_beside_the_papers_section_7() -> None:
+    relaxed = make_results([{"dataset": "mnist", "mechanisms": "adv+rad", "params": {"rad.decoupled": True},
+                             "metrics": {"acc": (0.96, 0.003), "rad.loss_gap": (0.008, 0.0005),
+                                         "adv.acc": (0.9, 0.01)}}])
+    relaxed.loc[relaxed["adv.gamma"].notna(), "adv.gamma"] = 0.125
+    relaxed["data.train_subset"] = 10000
+    table = reproduction_tables(pd.concat([_study(), relaxed], ignore_index=True)).tables["decoupled_verdicts"]
+    row = table.set_index("pair").loc["adv+rad (relaxed)"]
+    # 0.008 keeps 10 % of rad alone's 0.08: no conflict under our 5 % rule, a conflict under the paper's 1e-2
+    assert (row["ours"], row["paper"], row["agree"]) == ("no conflict", "conflict: rad.loss_gap", "no")
+    assert row["under the paper's absolute φ_RAD rule"] == "conflict: rad.loss_gap; agrees: yes"
+    assert table.set_index("pair").loc["dp+wm (relaxed)", "under the paper's absolute φ_RAD rule"] == ""
