@@ -145,7 +145,17 @@ def reproduction_tables(df: pd.DataFrame, thresholds: Thresholds | None = None) 
                  f"{len(verdicts) - judged - missing} inconclusive, {missing} without rows yet); with the paper's "
                  f"absolute φ_RAD rule in place of ours, {int(verdicts['agree_absolute_bool'].sum())} of "
                  f"{len(verdicts)}")
+    relaxed = tables["decoupled_verdicts"]
+    agreement += (f"; of the relaxed variants (Tables 6-8), {_count(relaxed, 'yes')} of {_count(relaxed, 'yes', 'no')} "
+                  f"judged agree ({int((relaxed['ours'] == NO_DATA).sum())} without rows yet)")
+    points = pd.concat([tables["sweep_dp_wm"], tables["sweep_gamma"]])
+    agreement += (f"; of the sweep points run where the paper states a verdict (Figures 1-2), "
+                  f"{_count(points, 'yes')} of {_count(points, 'yes', 'no')} judged agree")
     return Reproduction(tables=tables, verdicts=verdicts, agreement=agreement)
+
+
+def _count(table: pd.DataFrame, *agree: str) -> int:
+    return int(table["agree"].isin(agree).sum()) if "agree" in table else 0
 
 
 def _table2(rows: pd.DataFrame, datasets: list[str]) -> pd.DataFrame:
