@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import paper
-from analysis.conflicts import conflicts
+from analysis.conflicts import ConflictMatrix, conflicts
 from analysis.errors import AnalysisInputError
 from analysis.load import load
 from analysis.summary import ok_rows
@@ -130,13 +130,13 @@ def reproduction_tables(df: pd.DataFrame, thresholds: Thresholds | None = None) 
     tables["decoupled_verdicts"] = _decoupled_verdicts(main, decoupled, datasets, th)
     tables["table10"] = _table10(ok_rows(df), datasets)
     tables["di_scale"] = _di_scale(ok_rows(df), datasets)
-    configs = conflicts(ok_rows(df), th).configs  # every setting's verdict against its own baselines
+    every = conflicts(ok_rows(df), th)  # every setting's verdict against its own baselines
     tables["sweep_dp_wm"] = _sweep(ok_rows(df), datasets, "dp+wm", ["dp.target_epsilon", "wm.trigger_size"],
                                    ["acc", "wm.acc", "dp.epsilon"], fixed={"wm.decoupled": False},
-                                   configs=configs, paper_verdict=_paper_sweep_verdict)
+                                   verdicts=every, paper_verdict=_paper_sweep_verdict)
     tables["sweep_gamma"] = _sweep(ok_rows(df), datasets, "adv+wm", ["adv.gamma"], ["acc", "wm.acc", "adv.acc"],
                                    fixed={"wm.decoupled": False, "wm.trigger_size": 100},
-                                   configs=configs, paper_verdict=_paper_sweep_verdict)
+                                   verdicts=every, paper_verdict=_paper_sweep_verdict)
     tables["runs"] = _runs(df)
     agree = int(verdicts["agree_bool"].sum())
     judged = int(verdicts["ours"].isin(["conflict", "no conflict"]).sum())
@@ -374,12 +374,14 @@ def _di_scale(rows: pd.DataFrame, datasets: list[str]) -> pd.DataFrame:
 
 
 def _sweep(rows: pd.DataFrame, datasets: list[str], pair: str, knobs: list[str], metrics: list[str],
-           fixed: Mapping[str, object], configs: pd.DataFrame,
+           fixed: Mapping[str, object], verdicts: ConflictMatrix,
            paper_verdict: Callable[[str, str, Mapping[str, float]], str]) -> pd.DataFrame:
     """One row per sweep point with its metrics and its own verdict: each point is judged against the
     mechanisms alone at the same knob values (the baseline rule), so a point whose baselines have not run
-    shows the analysis's "inconclusive"."""
-    columns = ["dataset", *knobs, "n", *metrics, "verdict", "paper", "agree"]
+    shows the analysis's "inconclusive". "alone" gives each verdict metric's mean for the mechanism alone at
+    the point's knob values that it was tested against."""
+    columns = ["dataset", *knobs, "n", *metrics, "alone", "verdict", "paper", "agree"]
+    configs, eq = verdicts.configs, verdicts.equivalence
     sub = rows[(rows["mechanisms"] == pair).to_numpy(dtype=bool)]
     sub = sub[_matches(sub, fixed)]
     if sub.empty or any(k not in sub.columns for k in knobs):
@@ -397,6 +399,10 @@ def _sweep(rows: pd.DataFrame, datasets: list[str], pair: str, knobs: list[str],
             row[m] = ("" if v.empty else f"{_num(float(v.mean()))} ± {_num(float(v.std(ddof=1)))}" if len(v) > 1
                       else _num(float(v.mean())))
         mine = configs[(configs["mechanisms"] == pair) & configs["config_id"].isin(set(group["config_id"]))]
+        tests = eq[(eq["mechanisms"] == pair) & (eq["role"] == "verdict") & eq["config_id"].isin(mine["config_id"])]
+        row["alone"] = "; ".join(  # a "nearest" baseline (other knob values) only screens, so it is not shown
+            f"{t.metric} {_num(float(t.mean_baseline))} ({t.baseline})"
+            for t in tests.itertuples() if t.baseline_match == "exact" and pd.notna(t.mean_baseline))
         texts = sorted({f"{r.verdict}: {r.metrics}" if r.metrics else str(r.verdict) for r in mine.itertuples()})
         row["verdict"] = "; ".join(texts) if texts else NO_DATA
         theirs = paper_verdict(pair, d, {k: float(v) for k, v in point.items()})

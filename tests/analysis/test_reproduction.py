@@ -104,6 +104,9 @@ def test_tables_put_ours_beside_the_paper_and_keep_to_the_paper_setting() -> Non
     assert sweep.loc["3", "verdict"] == "conflict: wm.acc" and sweep.loc["3", "agree"] == "yes"
     assert sweep.loc["10", "verdict"].startswith("inconclusive") and sweep.loc["10", "agree"] == "—"
     assert sweep.loc["10", "paper"] == "conflict: wm.acc" and sweep.loc["10", "dp.epsilon"] == ""
+    # "alone" names what each verdict metric was tested against; at epsilon 10 there is no DP alone to name
+    assert "wm.acc " in sweep.loc["3", "alone"] and "(wm)" in sweep.loc["3", "alone"]
+    assert "(dp)" in sweep.loc["3", "alone"] and "(dp)" not in sweep.loc["10", "alone"]
     gamma = repro.tables["sweep_gamma"].iloc[0]
     assert (gamma["adv.gamma"], gamma["verdict"], gamma["paper"], gamma["agree"]) == ("0.125", "no conflict",
                                                                                       "no conflict", "yes")
