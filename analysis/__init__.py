@@ -43,12 +43,13 @@ from analysis.plot_data import (
     CurveData,
     MatrixData,
     ParetoData,
+    SweepData,
     conflict_matrix_data,
     curve_data,
     pareto_data,
     pareto_projections,
 )
-from analysis.plots import plot_conflicts, plot_curve, plot_pareto, plot_pareto_projections
+from analysis.plots import plot_conflicts, plot_curve, plot_pareto, plot_pareto_projections, plot_sweeps
 from analysis.recorded import SearchGoal, recorded_goal
 from analysis.report import write_report
 from analysis.schema import METRICS, hyperparameter_columns, metric_columns
@@ -71,6 +72,7 @@ __all__ = [
     "OperatingPoints",
     "ParetoData",
     "SearchGoal",
+    "SweepData",
     "Thresholds",
     "baseline_settings",
     "baseline_stats",
@@ -102,6 +104,7 @@ __all__ = [
     "plot_curve",
     "plot_pareto",
     "plot_pareto_projections",
+    "plot_sweeps",
     "point_summary",
     "recorded_goal",
     "screening_rows",

@@ -19,6 +19,7 @@ __all__ = [
     "CurveData",
     "MatrixData",
     "ParetoData",
+    "SweepData",
     "conflict_matrix_data",
     "curve_data",
     "pareto_data",
@@ -73,6 +74,21 @@ class CurveData:
     table: pd.DataFrame
     joined: bool = True
     varying: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SweepData:
+    """The sweep points of a reproduction (the paper's Figures 1-2): each verdict metric of a pair beside the
+    mechanism alone it was tested against, by knob value.
+
+    table: one row per (pair, dataset, point, metric): pair, dataset (its display name), knob (the x axis),
+    x, series (the other knob, e.g. "|D_T| 25", or ""), metric, mean, std (over the pair's seeds), base_mean,
+    base_std (the mechanism alone at the point's knob values; NaN where none ran), baseline (that mechanism),
+    verdict (that metric's: the point conflicts where any of its metrics does).
+    """
+
+    title: str
+    table: pd.DataFrame
 
 
 @dataclass(frozen=True)

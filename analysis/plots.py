@@ -18,11 +18,19 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from analysis.plot_data import CurveData, MatrixData, ParetoData
+from analysis.plot_data import CurveData, MatrixData, ParetoData, SweepData
 from analysis.schema import dataset_order
 from search_spaces import registry
 
-__all__ = ["VERDICT_COLOURS", "plot_conflicts", "plot_curve", "plot_pareto", "plot_pareto_projections", "save"]
+__all__ = [
+    "VERDICT_COLOURS",
+    "plot_conflicts",
+    "plot_curve",
+    "plot_pareto",
+    "plot_pareto_projections",
+    "plot_sweeps",
+    "save",
+]
 
 VERDICT_COLOURS: dict[str, str] = {
     "conflict": "#d9534f",
@@ -181,6 +189,74 @@ def plot_conflicts(data: MatrixData) -> Figure:
         fontsize=8,
         title="verdict",
     )
+    return fig
+
+
+_SWEEP_METRICS = {"acc": ("accuracy", "#1f77b4"), "adv.acc": ("φ_ADV", "#ff7f0e"), "wm.acc": ("φ_WM", "#2ca02c")}
+_SWEEP_AXES = {"dp.target_epsilon": ("DP-SGD ε (target)", True), "adv.gamma": ("training γ (px)", False)}
+_MARKERS = ("o", "^", "s", "D", "v")
+
+
+def _series_order(name: str) -> tuple[float, str]:
+    try:
+        return float(name.split()[-1]), name
+    except (ValueError, IndexError):
+        return 0.0, name
+
+
+def plot_sweeps(data: SweepData) -> Figure:
+    """One panel per (dataset, pair) of the sweeps: each verdict metric of the pair (solid, marker face in
+    the colour of that metric's verdict) and of the mechanism alone it was tested against (dotted), by knob value;
+    marker shape tells the other knob's value apart (e.g. |D_T|)."""
+    table = data.table
+    datasets = list(dict.fromkeys(table["dataset"])) or ["(no rows)"]  # in the table's order
+    pairs = list(dict.fromkeys(table["pair"])) or ["(no rows)"]
+    fig = _figure(5.4 * len(pairs) + 2.4, 3.9 * len(datasets))
+    series_names = sorted(set(table["series"]) - {""}, key=_series_order)
+    markers = dict(zip(series_names, cycle(_MARKERS)))
+    for i, dataset in enumerate(datasets):
+        for j, pair in enumerate(pairs):
+            ax = fig.add_subplot(len(datasets), len(pairs), i * len(pairs) + j + 1)
+            panel = table[(table["dataset"] == dataset) & (table["pair"] == pair)]
+            ax.set_title(f"{dataset} · {pair}", fontsize=10)
+            ax.set_ylim(-0.02, 1.05)
+            ax.grid(alpha=0.3)
+            if panel.empty:
+                ax.text(0.5, 0.5, "no sweep rows", ha="center", va="center", transform=ax.transAxes, color="grey")
+                continue
+            knob = str(panel["knob"].iloc[0])
+            label, log_x = _SWEEP_AXES.get(knob, (knob, False))
+            for (metric, series), group in panel.groupby(["metric", "series"], sort=True):
+                name, colour = _SWEEP_METRICS.get(str(metric), (str(metric), "#7f7f7f"))
+                marker = markers.get(str(series), "o")
+                group = group.sort_values("x")
+                ax.errorbar(group["x"], group["mean"], yerr=group["std"].fillna(0.0), color=colour, capsize=3,
+                            linestyle="-", marker="none")
+                ax.scatter(group["x"], group["mean"], marker=marker, s=42, zorder=3, edgecolors=colour,
+                           facecolors=[VERDICT_COLOURS.get(str(v), "#ffffff") for v in group["verdict"]])
+                base = group.dropna(subset=["base_mean"])
+                ax.plot(base["x"], base["base_mean"], linestyle=":", color=colour, marker=marker, markersize=4,
+                        markerfacecolor="white")
+            ticks = sorted(set(panel["x"]))
+            if log_x:
+                ax.set_xscale("log")
+                ax.minorticks_off()
+            if len(ticks) == 1:
+                ax.set_xlim(ticks[0] * (0.5 if log_x else 0.6), ticks[0] * (2.0 if log_x else 1.4))
+            ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+            ax.set_xlabel(label)
+            ax.set_ylabel("fraction (mean ± std over seeds)")
+    handles: list[Any] = [Line2D([], [], color=c, label=n) for n, c in _SWEEP_METRICS.values()
+                          if n in {_SWEEP_METRICS.get(str(m), ("",))[0] for m in table["metric"]}]
+    handles += [Line2D([], [], color="black", linestyle="-", label="the pair"),
+                Line2D([], [], color="black", linestyle=":", label="the mechanism alone")]
+    handles += [Line2D([], [], color="black", marker=m, linestyle="none", markerfacecolor="white", label=n)
+                for n, m in markers.items()]
+    handles += [Line2D([], [], color="black", marker="o", linestyle="none", markerfacecolor=VERDICT_COLOURS[v],
+                       label=f"metric's verdict: {v}") for v in ("conflict", "no conflict", "inconclusive")
+                if v in set(table["verdict"])]
+    fig.legend(handles=handles, loc="outside right upper", fontsize=8)
+    fig.suptitle(data.title)
     return fig
 
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -26,11 +27,13 @@ from analysis import paper
 from analysis.conflicts import ConflictMatrix, conflicts
 from analysis.errors import AnalysisInputError
 from analysis.load import load
+from analysis.plot_data import SweepData
+from analysis.plots import plot_sweeps, save
 from analysis.summary import ok_rows
 from analysis.thresholds import Thresholds
 
-__all__ = ["DATASETS", "PAPER_KNOBS", "Reproduction", "paper_setting", "reproduction_tables", "write_document",
-           "format_p", "wall_hours"]
+__all__ = ["DATASETS", "PAPER_KNOBS", "SWEEPS_FIGURE", "Reproduction", "paper_setting", "reproduction_tables",
+           "write_document", "format_p", "wall_hours"]
 
 DATASETS: dict[str, str] = {"mnist": "MNIST", "fashion_mnist": "FMNIST", "cifar10": "CIFAR-10"}
 PAPER_KNOBS: dict[str, object] = {
@@ -39,6 +42,9 @@ PAPER_KNOBS: dict[str, object] = {
 }
 """The knob values of the paper's main experiments (Tables 2, 4, 5, 11) at the reproduction's scale (DI walks
 300 + 300 images; `repro-mnist-di-scale` walks 1000 + 1000); a row matches where it has the knob."""
+
+SWEEPS_FIGURE = "reproduction-sweeps.png"
+"""The file name of Figures 1-2, written under `img/` beside the document."""
 
 NO_DATA = "no data"
 """A verdict cell whose pair has no rows yet (its search has not run): neither agreement nor disagreement."""
@@ -109,6 +115,7 @@ class Reproduction:
     tables: dict[str, pd.DataFrame]
     verdicts: pd.DataFrame  # one row per (pair, dataset): ours, the paper's, agree
     agreement: str
+    sweeps: SweepData  # the points of Figures 1-2, for `plots.plot_sweeps`
 
 
 def reproduction_tables(df: pd.DataFrame, thresholds: Thresholds | None = None) -> Reproduction:
@@ -131,12 +138,13 @@ def reproduction_tables(df: pd.DataFrame, thresholds: Thresholds | None = None) 
     tables["table10"] = _table10(ok_rows(df), datasets)
     tables["di_scale"] = _di_scale(ok_rows(df), datasets)
     every = conflicts(ok_rows(df), th)  # every setting's verdict against its own baselines
-    tables["sweep_dp_wm"] = _sweep(ok_rows(df), datasets, "dp+wm", ["dp.target_epsilon", "wm.trigger_size"],
-                                   ["acc", "wm.acc", "dp.epsilon"], fixed={"wm.decoupled": False},
+    (dp_wm, gamma) = _SWEEPS
+    tables["sweep_dp_wm"] = _sweep(ok_rows(df), datasets, *dp_wm, ["acc", "wm.acc", "dp.epsilon"],
                                    verdicts=every, paper_verdict=_paper_sweep_verdict)
-    tables["sweep_gamma"] = _sweep(ok_rows(df), datasets, "adv+wm", ["adv.gamma"], ["acc", "wm.acc", "adv.acc"],
-                                   fixed={"wm.decoupled": False, "wm.trigger_size": 100},
+    tables["sweep_gamma"] = _sweep(ok_rows(df), datasets, *gamma, ["acc", "wm.acc", "adv.acc"],
                                    verdicts=every, paper_verdict=_paper_sweep_verdict)
+    sweeps = SweepData(title="Figures 1-2 at the reproduction's scale", table=_sweep_points(ok_rows(df), datasets,
+                                                                                             every))
     tables["runs"] = _runs(df)
     agree = int(verdicts["agree_bool"].sum())
     judged = int(verdicts["ours"].isin(["conflict", "no conflict"]).sum())
@@ -151,7 +159,7 @@ def reproduction_tables(df: pd.DataFrame, thresholds: Thresholds | None = None) 
     points = pd.concat([tables["sweep_dp_wm"], tables["sweep_gamma"]])
     agreement += (f"; of the sweep points run where the paper states a verdict (Figures 1-2), "
                   f"{_count(points, 'yes')} of {_count(points, 'yes', 'no')} judged agree")
-    return Reproduction(tables=tables, verdicts=verdicts, agreement=agreement)
+    return Reproduction(tables=tables, verdicts=verdicts, agreement=agreement, sweeps=sweeps)
 
 
 def _count(table: pd.DataFrame, *agree: str) -> int:
@@ -373,8 +381,51 @@ def _di_scale(rows: pd.DataFrame, datasets: list[str]) -> pd.DataFrame:
     return pd.DataFrame(out, columns=columns)
 
 
-def _sweep(rows: pd.DataFrame, datasets: list[str], pair: str, knobs: list[str], metrics: list[str],
-           fixed: Mapping[str, object], verdicts: ConflictMatrix,
+_SWEEPS: tuple[tuple[str, list[str], dict[str, object]], ...] = (
+    ("dp+wm", ["dp.target_epsilon", "wm.trigger_size"], {"wm.decoupled": False}),  # Figure 1
+    ("adv+wm", ["adv.gamma"], {"wm.decoupled": False, "wm.trigger_size": 100}),  # Figure 2
+)
+"""(pair, knobs swept, knobs held) of the paper's sweeps; the first knob is the x axis of its figure."""
+_KNOB_LABELS = {"wm.trigger_size": "|D_T|", "dp.target_epsilon": "ε", "adv.gamma": "γ (px)"}
+
+
+def _sweep_groups(rows: pd.DataFrame, datasets: list[str], pair: str, knobs: list[str],
+                  fixed: Mapping[str, object]) -> Iterator[tuple[str, dict[str, Any], pd.DataFrame]]:
+    """(dataset, knob values, rows) of each sweep point of `pair` that has rows."""
+    sub = rows[(rows["mechanisms"] == pair).to_numpy(dtype=bool)]
+    sub = sub[_matches(sub, fixed)]
+    if sub.empty or any(k not in sub.columns for k in knobs):
+        return
+    for keys, group in sub.groupby(["dataset", *knobs], sort=True):
+        if keys[0] in datasets:
+            yield str(keys[0]), dict(zip(knobs, keys[1:])), group
+
+
+def _sweep_points(rows: pd.DataFrame, datasets: list[str], verdicts: ConflictMatrix) -> pd.DataFrame:
+    """`SweepData.table`: the verdict metrics of every sweep point beside the mechanisms alone."""
+    columns = ["pair", "dataset", "knob", "x", "series", "metric", "mean", "std", "base_mean", "base_std",
+               "baseline", "verdict"]
+    eq = verdicts.equivalence
+    out = []
+    for pair, knobs, fixed in _SWEEPS:
+        for d, point, group in _sweep_groups(rows, datasets, pair, knobs, fixed):
+            ids = set(group["config_id"])
+            series = "; ".join(f"{_KNOB_LABELS.get(k, k)} {float(v):g}" for k, v in point.items() if k != knobs[0])
+            tests = eq[(eq["mechanisms"] == pair) & (eq["role"] == "verdict") & eq["config_id"].isin(ids)]
+            for t in tests.itertuples():
+                exact = t.baseline_match == "exact"
+                out.append({"pair": pair, "dataset": DATASETS[d], "knob": knobs[0], "x": float(point[knobs[0]]),
+                            "series": series, "metric": t.metric, "mean": float(t.mean), "std": float(t.std),
+                            "base_mean": float(t.mean_baseline) if exact else math.nan,
+                            "base_std": float(t.std_baseline) if exact else math.nan, "baseline": t.baseline,
+                            "verdict": t.verdict})
+    order = list(DATASETS.values())
+    out.sort(key=lambda r: order.index(str(r["dataset"])))  # stable: the paper's dataset order
+    return pd.DataFrame(out, columns=columns)
+
+
+def _sweep(rows: pd.DataFrame, datasets: list[str], pair: str, knobs: list[str], fixed: Mapping[str, object],
+           metrics: list[str], verdicts: ConflictMatrix,
            paper_verdict: Callable[[str, str, Mapping[str, float]], str]) -> pd.DataFrame:
     """One row per sweep point with its metrics and its own verdict: each point is judged against the
     mechanisms alone at the same knob values (the baseline rule), so a point whose baselines have not run
@@ -382,16 +433,8 @@ def _sweep(rows: pd.DataFrame, datasets: list[str], pair: str, knobs: list[str],
     the point's knob values that it was tested against."""
     columns = ["dataset", *knobs, "n", *metrics, "alone", "verdict", "paper", "agree"]
     configs, eq = verdicts.configs, verdicts.equivalence
-    sub = rows[(rows["mechanisms"] == pair).to_numpy(dtype=bool)]
-    sub = sub[_matches(sub, fixed)]
-    if sub.empty or any(k not in sub.columns for k in knobs):
-        return pd.DataFrame(columns=columns)
     out = []
-    for keys, group in sub.groupby(["dataset", *knobs], sort=True):
-        d = keys[0]
-        if d not in datasets:
-            continue
-        point = dict(zip(knobs, keys[1:]))
+    for d, point, group in _sweep_groups(rows, datasets, pair, knobs, fixed):
         shown = {k: f"{v:g}" if isinstance(v, float) else v for k, v in point.items()}  # 100, not 100.0
         row: dict[str, object] = {"dataset": DATASETS[d], **shown, "n": len(group)}
         for m in metrics:
@@ -480,18 +523,27 @@ def write_document(results: str | os.PathLike[str] | pd.DataFrame, template: str
                    out: str | os.PathLike[str], thresholds: Thresholds | None = None) -> Path:
     """Fill `template`'s `{{table}}` placeholders (`tables` keys, and `agreement`) from the rows; write `out`.
 
-    An unknown placeholder is an error (so a template cannot silently lose a table)."""
+    `{{figure_sweeps}}` draws Figures 1-2 (`plots.plot_sweeps`) into `img/reproduction-sweeps.png` beside
+    `out` and links it. An unknown placeholder is an error (so a template cannot silently lose a table)."""
     df = results if isinstance(results, pd.DataFrame) else load(results)
     repro = reproduction_tables(df, thresholds)
     text = Path(template).read_text(encoding="utf-8")
     values = {name: _markdown(table) for name, table in repro.tables.items()}
     values["agreement"] = repro.agreement
-    unknown = sorted({m.group(1) for m in _PLACEHOLDER.finditer(text)} - set(values))
+    values["figure_sweeps"] = f"![{repro.sweeps.title}](img/{SWEEPS_FIGURE})"
+    used = {m.group(1) for m in _PLACEHOLDER.finditer(text)}
+    unknown = sorted(used - set(values))
     if unknown:
         raise AnalysisInputError(f"template {os.fspath(template)!r}: unknown placeholder(s) {', '.join(unknown)}; "
                                  f"expected one of {', '.join(sorted(values))}")
     filled = _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
     path = Path(out)
+    if "figure_sweeps" in used:
+        figure = path.parent / "img" / SWEEPS_FIGURE
+        figure.parent.mkdir(parents=True, exist_ok=True)
+        tmp_png = figure.with_name(f".{figure.name}.tmp")
+        save(plot_sweeps(repro.sweeps), tmp_png)
+        os.replace(tmp_png, figure)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(filled, encoding="utf-8")
     os.replace(tmp, path)

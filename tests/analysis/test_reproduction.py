@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from analysis import paper
-from analysis.reproduction import format_p, main, paper_setting, reproduction_tables, wall_hours, write_document
+from analysis.reproduction import (
+    SWEEPS_FIGURE,
+    format_p,
+    main,
+    paper_setting,
+    reproduction_tables,
+    wall_hours,
+    write_document,
+)
 
 from .conftest import make_results
 
@@ -175,6 +184,36 @@ def test_the_committed_document_is_what_the_committed_rows_give(tmp_path: Path) 
     assert ("explorer reproduction results/reproduction --template docs/reproduction.in.md --out docs/reproduction.md"
             in committed.read_text())
     assert out.read_text() == committed.read_text(), "docs/reproduction.md is stale: regenerate it (see its top)"
+    if "{{figure_sweeps}}" in (root / "docs" / "reproduction.in.md").read_text():
+        fresh, kept = out.parent / "img" / SWEEPS_FIGURE, root / "docs" / "img" / SWEEPS_FIGURE
+        assert kept.is_file(), "docs/img/reproduction-sweeps.png is missing: regenerate the document"
+        assert _png_size(fresh.read_bytes()) == _png_size(kept.read_bytes())
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_the_sweep_figure_sets_each_point_beside_the_mechanisms_alone_and_is_linked(tmp_path: Path) -> None:
+    points = reproduction_tables(_study()).sweeps.table
+    dp_wm = points[points["pair"] == "dp+wm"].set_index(["x", "metric"])
+    assert sorted(set(dp_wm.index.get_level_values("x"))) == [3.0, 10.0] and set(points["series"]) >= {"|D_T| 100"}
+    assert dp_wm.loc[(3.0, "wm.acc"), "verdict"] == "conflict" and dp_wm.loc[(3.0, "acc"), "verdict"] == "no conflict"
+    assert dp_wm.loc[(3.0, "wm.acc"), "base_mean"] == pytest.approx(1.0)  # WM alone
+    assert dp_wm.loc[(3.0, "acc"), "baseline"] == "dp"
+    # no DP alone ran at epsilon 10: the point has no baseline to draw, and is not judged
+    assert math.isnan(dp_wm.loc[(10.0, "acc"), "base_mean"]) and dp_wm.loc[(10.0, "acc"), "verdict"] == "inconclusive"
+    template = tmp_path / "in.md"
+    template.write_text("{{sweep_dp_wm}}\n\n{{figure_sweeps}}\n")
+    (tmp_path / "doc").mkdir()
+    (tmp_path / "plain").mkdir()
+    out = write_document(_study(), template, tmp_path / "doc" / "out.md")
+    png = tmp_path / "doc" / "img" / SWEEPS_FIGURE
+    assert f"](img/{SWEEPS_FIGURE})" in out.read_text() and _png_size(png.read_bytes())[0] > 500
+    template.write_text("{{sweep_dp_wm}}\n")
+    write_document(_study(), template, tmp_path / "plain" / "out.md")
+    assert not (tmp_path / "plain" / "img").exists()  # no figure where the template asks for none
 
 
 def test_the_papers_sweep_verdicts_are_only_those_it_states() -> None:
