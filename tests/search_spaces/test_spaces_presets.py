@@ -13,7 +13,8 @@ from search_spaces.cost import confirmation_estimate, estimate
 PRESETS = ss.presets()
 PAPER = [n for n in PRESETS if n != "quickstart" and not n.startswith("repro-")]
 REDUCED = "repro-mnist-di-reduced"  # issue 11's reduced DI check, at its own smaller scale
-REPRO = [n for n in PRESETS if n.startswith("repro-") and n != REDUCED]
+EPOCHS = "repro-mnist-di-epochs"  # DI alone trained longer than the reproduction's 10 epochs
+REPRO = [n for n in PRESETS if n.startswith("repro-") and n not in (REDUCED, EPOCHS)]
 
 
 def count(space: ss.Space) -> int:
@@ -31,7 +32,7 @@ def test_the_expected_presets_exist() -> None:
     decoupled = ("decoupled-dp-wm", "decoupled-adv-wm", "decoupled-adv-rad")
     repro = {f"repro-{d}-{f}" for d in ("mnist", "fmnist") for f in ("alone", "sweep-dp-wm", *pairs, *decoupled)}
     repro |= {"repro-fmnist-sweep-gamma-low", "repro-fmnist-sweep-gamma-high", "repro-mnist-di-independent",
-              "repro-mnist-di-scale", "repro-mnist-di-reduced"}
+              "repro-mnist-di-scale", "repro-mnist-di-reduced", "repro-mnist-di-epochs"}
     assert set(PRESETS) == expected | repro
 
 
@@ -178,3 +179,15 @@ def test_the_reduced_di_check_keeps_the_issues_setup() -> None:
     for c in configs:
         assert (c["data.train_subset"], c["data.test_subset"], c["train.epochs"]) == (4000, 1000, 6)
         assert c["di.samples"] == 300 and c["dataset"] == "mnist" and c["model"] == "cnn4"
+
+
+def test_the_longer_di_check_differs_from_the_reproduction_only_in_epochs() -> None:
+    """repro-mnist-di-epochs: DI alone at the reproduction's scale except 40 epochs, so that its rows are told
+    apart from the 10-epoch baselines by `train.epochs` alone."""
+    space = ss.load(PRESETS[EPOCHS])
+    configs = ss.expand(space).configs()
+    assert [c["seed"] for c in configs] == [0, 1, 2] and {c["mechanisms"] for c in configs} == {"di"}
+    for c in configs:
+        assert (c["data.train_subset"], c.get("data.test_subset"), c["train.epochs"]) == (10000, None, 40)
+        assert c["di.samples"] == 300 and c["dataset"] == "mnist" and c["model"] == "cnn4"
+        assert (c["eval.gamma"], c["eval.steps"], c["eval.step_size"]) == (0.125, 25, 0.005)
