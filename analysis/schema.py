@@ -32,8 +32,9 @@ METRICS: tuple[str, ...] = ("acc", *(m.name for s in registry.specs().values() f
 VARIANT_FLAGS: tuple[str, ...] = tuple(f for s in registry.specs().values() for f in s.variant_flags)
 """Variant switches that baseline matching ignores (a baseline runs in its mechanism's default variant)."""
 
-ENVIRONMENT: tuple[str, ...] = ("data.dir", "train.device", "eval.batch_size")
-"""Hyperparameter columns that say where or how fast a trial ran, not what it computed: never matched."""
+ENVIRONMENT: tuple[str, ...] = ("data.dir", "train.device", "eval.batch_size", "eval.epoch_adv")
+"""Hyperparameter columns that say where or how fast a trial ran, or what it also recorded, not what it
+computed: never matched."""
 
 _HYPER_PREFIXES = frozenset({*MECHANISMS, "train", "data", "eval"})
 

@@ -63,6 +63,7 @@ def _schema() -> pa.Schema:
     cols += [
         ("status", pa.string()), ("error", pa.string()), ("caveats", pa.string()), ("epochs_completed", pa.int64()),
         ("train_seconds", pa.float64()), ("images_per_second", pa.float64()), ("peak_memory_mb", pa.float64()),
+        ("history", pa.string()),
         ("device", pa.string()), ("node", pa.string()), ("node_id", pa.string()),
         ("start_time", pa.timestamp("us", tz="UTC")), ("end_time", pa.timestamp("us", tz="UTC")),
         ("versions", pa.string()),
@@ -105,6 +106,7 @@ def build_row(config: TrialConfig, output: Any, *, trial_id: str | None = None,
         model=output.model_name, status="ok", caveats="; ".join(output.caveats), epochs_completed=output.epochs,
         train_seconds=output.train_seconds, images_per_second=output.images / max(output.train_seconds, 1e-9),
         peak_memory_mb=output.peak_memory_mb, device=output.device,
+        history=json.dumps(getattr(output, "history", {}), sort_keys=True),
     )
     row.update({k: v for k, v in getattr(output, "resolved", {}).items() if k in row})
     attack = output.eval_attack

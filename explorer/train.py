@@ -109,6 +109,7 @@ class TrialOutput:
     peak_memory_mb: float
     eval_attack: PGD
     resolved: dict[str, Any] = field(default_factory=dict)  # knobs the trial settled, e.g. adv.gamma
+    history: dict[str, list[float]] = field(default_factory=dict)  # per-epoch test figures (Run.history)
     network: nn.Module | None = field(default=None, repr=False)  # the trained plain module
     composer: Composer | None = field(default=None, repr=False)
 
@@ -119,21 +120,27 @@ def _peak_memory_mb(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def _adv_accuracy(ctx: TrialContext, state: TrainState, attack: PGD, stream: str) -> float:
+    """Accuracy on the first ``eval.adv_samples`` test images under ``attack`` (eval mode is the caller's)."""
+    cfg = ctx.config
+    n = min(cfg.eval.adv_samples, len(ctx.data.test_y))
+    gen = generator(cfg.seed, stream, ctx.device)
+    correct = 0
+    for i in range(0, n, cfg.eval.batch_size):
+        x = to_float(ctx.data.test_x[i:min(i + cfg.eval.batch_size, n)])
+        y = ctx.data.test_y[i:min(i + cfg.eval.batch_size, n)]
+        x_adv = attack(state.network, x, y, gen)
+        with torch.no_grad():
+            correct += int((state.network(x_adv).argmax(1) == y).sum())
+    return correct / n if n else float("nan")
+
+
 def _evaluate(ctx: TrialContext, composer: Composer, state: TrainState) -> tuple[dict[str, float], PGD]:
     cfg = ctx.config
     attack = eval_attack(cfg, ctx.data.shape[0])
     with attack_mode(state.model):
-        metrics = {"acc": accuracy(state.network, ctx.data.test_x, ctx.data.test_y, cfg.eval.batch_size)}
-        n = min(cfg.eval.adv_samples, len(ctx.data.test_y))
-        gen = generator(cfg.seed, "eval", ctx.device)
-        correct = 0
-        for i in range(0, n, cfg.eval.batch_size):
-            x = to_float(ctx.data.test_x[i:min(i + cfg.eval.batch_size, n)])
-            y = ctx.data.test_y[i:min(i + cfg.eval.batch_size, n)]
-            x_adv = attack(state.network, x, y, gen)
-            with torch.no_grad():
-                correct += int((state.network(x_adv).argmax(1) == y).sum())
-        metrics["adv.acc"] = correct / n if n else float("nan")
+        metrics = {"acc": accuracy(state.network, ctx.data.test_x, ctx.data.test_y, cfg.eval.batch_size),
+                   "adv.acc": _adv_accuracy(ctx, state, attack, "eval")}
     metrics.update(composer.evaluate(ctx, state))
     return metrics, attack
 
@@ -146,6 +153,9 @@ class Run:
     composer: Composer
     state: TrainState
     scheduler: torch.optim.lr_scheduler.LRScheduler
+    #: Test figures after each epoch: "acc" always, "adv.acc" with ``eval.epoch_adv`` (the paper's code picked
+    #: its reported epoch from these; we report the final epoch, DESIGN 3.12).
+    history: dict[str, list[float]] = field(default_factory=dict)
 
 
 def setup(config: TrialConfig) -> Run:
@@ -199,6 +209,7 @@ def snapshot(run: Run, epochs_done: int, **extra: float) -> dict[str, object]:
         "mechanism_rngs": {m.name: m.generator.get_state() for m in run.composer.mechanisms},
         "mechanism_device_rngs": {m.name: m.device_generator.get_state() for m in run.composer.mechanisms},
         "mechanisms": {m.name: m.state_dict() for m in run.composer.mechanisms},
+        "history": {k: list(v) for k, v in run.history.items()},
         "extra": dict(extra),
     }
 
@@ -213,6 +224,7 @@ def restore(run: Run, snap: dict[str, Any]) -> int:
         m.generator.set_state(snap["mechanism_rngs"][m.name])
         m.device_generator.set_state(snap["mechanism_device_rngs"][m.name])
         m.load_state_dict(snap["mechanisms"][m.name])
+    run.history = {k: [float(x) for x in v] for k, v in snap.get("history", {}).items()}
     return int(snap["epochs_done"])
 
 
@@ -236,6 +248,10 @@ def train(config: TrialConfig, *, on_epoch: EpochCallback | None = None, log: bo
         images += n
         with attack_mode(run.state.model):
             acc = accuracy(run.state.network, ctx.data.test_x, ctx.data.test_y, config.eval.batch_size)
+            run.history.setdefault("acc", []).append(acc)
+            if config.eval.epoch_adv:
+                attack = eval_attack(config, ctx.data.shape[0])
+                run.history.setdefault("adv.acc", []).append(_adv_accuracy(ctx, run.state, attack, "eval.epoch"))
         if log:
             print(f"epoch {epoch + 1}/{epochs}  loss {loss:.4f}  acc {acc:.4f}  "
                   f"({time.perf_counter() - t_epoch:.1f} s)", file=sys.stderr, flush=True)
@@ -249,5 +265,5 @@ def train(config: TrialConfig, *, on_epoch: EpochCallback | None = None, log: bo
     return TrialOutput(metrics=metrics, caveats=run.composer.caveats, model_name=ctx.model_name,
                        device=str(ctx.device), epochs=epochs, train_seconds=train_seconds, images=images,
                        peak_memory_mb=_peak_memory_mb(ctx.device), eval_attack=attack,
-                       resolved=run.composer.resolved(ctx),
+                       resolved=run.composer.resolved(ctx), history=run.history,
                        network=run.state.network, composer=run.composer)

@@ -207,10 +207,12 @@ class EvalConfig(Section):
     steps: int | None = None
     step_size: float | None = None
     batch_size: int = 500
+    epoch_adv: bool = False  # also attack the adv_samples images after every epoch (the row's history column)
 
     def __post_init__(self) -> None:
         integer("eval.adv_samples", self.adv_samples)
         integer("eval.batch_size", self.batch_size)
+        boolean("eval.epoch_adv", self.epoch_adv)
         if self.gamma is not None:
             number("eval.gamma", self.gamma, lo=0, hi=1)
         if self.steps is not None:
@@ -384,13 +386,17 @@ class TrialConfig:
 
     def config_id(self) -> str:
         """Hash of the configuration without seed and experiment: replicates share it."""
-        flat = {k: v for k, v in self.flat().items() if k not in ("seed", "experiment", "data.dir", "train.device")}
+        flat = {k: v for k, v in self.flat().items() if k not in _NOT_IN_ID}
         return hashlib.sha256(json.dumps(flat, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
     def replace(self, **changes: Any) -> TrialConfig:
         """A copy with some fields changed; a mechanism's section set to None drops it from the kwargs."""
         kwargs = {**self._kwargs(), **changes}
         return TrialConfig(**{k: v for k, v in kwargs.items() if v is not None or k not in registry.specs()})
+
+
+#: Keys that do not change what a trial computes (where it ran, what it also recorded): left out of config_id.
+_NOT_IN_ID = frozenset({"seed", "experiment", "data.dir", "train.device", "eval.epoch_adv"})
 
 
 def _rebuild(kwargs: dict[str, Any]) -> TrialConfig:

@@ -11,7 +11,7 @@ Each mechanism's spec declares its part (:class:`search_spaces.spec.Cost`); the 
 - WM: ``E * |D_T| * m_dp`` (the trigger pass each epoch); RAD: ``marking_epochs * N`` (the marking network,
   unless ``rad.marking_model`` is given) + ``iterations * ratio * N`` (optimising the marks);
 - evaluation: ``E * N_t / 3`` (clean accuracy each epoch, forward only) + ``adv_samples * (eval steps + 1)``
-  (the PGD attack behind ``adv.acc``, once);
+  (the PGD attack behind ``adv.acc``, once; ``E + 1`` times with ``eval.epoch_adv``);
 - DI: ``2 * S * 30 * max_steps / 2 / 3`` (Blind Walk, forward only, walks stop halfway on average), twice
   and plus an ``E * N / 2`` plain model when ``di.independent``.
 
@@ -103,7 +103,8 @@ def trial_passes(config: Mapping[str, Any]) -> float:
     passes += sum(s.cost.passes(config, n, nt, factor) for s in mechs if s.cost.passes is not None)
     names = str(config.get("mechanisms", "none")).split("+")
     eval_steps = config.get("eval.steps") or (config.get("adv.steps") if "adv" in names else None) or 25
-    passes += epochs * nt / 3 + min(config.get("eval.adv_samples", 1000), nt) * (eval_steps + 1)
+    attacks = epochs + 1 if config.get("eval.epoch_adv") else 1
+    passes += epochs * nt / 3 + attacks * min(config.get("eval.adv_samples", 1000), nt) * (eval_steps + 1)
     return float(passes)
 
 

@@ -14,7 +14,9 @@ PRESETS = ss.presets()
 PAPER = [n for n in PRESETS if n != "quickstart" and not n.startswith("repro-")]
 REDUCED = "repro-mnist-di-reduced"  # issue 11's reduced DI check, at its own smaller scale
 EPOCHS = "repro-mnist-di-epochs"  # DI alone trained longer than the reproduction's 10 epochs
-REPRO = [n for n in PRESETS if n.startswith("repro-") and n not in (REDUCED, EPOCHS)]
+DI_SIZES = ("repro-mnist-di-size-1000", "repro-mnist-di-size-2500")  # DI alone on fewer training images
+PGD25 = "repro-fmnist-adv-pgd25"  # ADVTR trained with the paper's PGD-25, 15 epochs
+REPRO = [n for n in PRESETS if n.startswith("repro-") and n not in (REDUCED, EPOCHS, PGD25, *DI_SIZES)]
 
 
 def count(space: ss.Space) -> int:
@@ -32,7 +34,7 @@ def test_the_expected_presets_exist() -> None:
     decoupled = ("decoupled-dp-wm", "decoupled-adv-wm", "decoupled-adv-rad")
     repro = {f"repro-{d}-{f}" for d in ("mnist", "fmnist") for f in ("alone", "sweep-dp-wm", *pairs, *decoupled)}
     repro |= {"repro-fmnist-sweep-gamma-low", "repro-fmnist-sweep-gamma-high", "repro-mnist-di-independent",
-              "repro-mnist-di-scale", "repro-mnist-di-reduced", "repro-mnist-di-epochs"}
+              "repro-mnist-di-scale", "repro-mnist-di-reduced", "repro-mnist-di-epochs", PGD25, *DI_SIZES}
     assert set(PRESETS) == expected | repro
 
 
@@ -191,3 +193,26 @@ def test_the_longer_di_check_differs_from_the_reproduction_only_in_epochs() -> N
         assert (c["data.train_subset"], c.get("data.test_subset"), c["train.epochs"]) == (10000, None, 40)
         assert c["di.samples"] == 300 and c["dataset"] == "mnist" and c["model"] == "cnn4"
         assert (c["eval.gamma"], c["eval.steps"], c["eval.step_size"]) == (0.125, 25, 0.005)
+
+
+@pytest.mark.parametrize("name", DI_SIZES)
+def test_the_di_size_checks_differ_from_the_reproduction_only_in_training_images(name: str) -> None:
+    space = ss.load(PRESETS[name])
+    configs = ss.expand(space).configs()
+    assert [c["seed"] for c in configs] == [0, 1, 2] and {c["mechanisms"] for c in configs} == {"di"}
+    for c in configs:
+        assert c["data.train_subset"] == int(name.rsplit("-", 1)[1]) and c.get("data.test_subset") is None
+        assert c["train.epochs"] == 10 and c["di.samples"] == 300 and c["dataset"] == "mnist"
+        assert (c["eval.gamma"], c["eval.steps"], c["eval.step_size"]) == (0.125, 25, 0.005)
+
+
+def test_the_pgd25_check_trains_with_the_papers_steps_and_records_every_epoch() -> None:
+    space = ss.load(PRESETS[PGD25])
+    exp = ss.expand(space)
+    assert {c["mechanisms"] for c in exp.configs()} == {"adv", "adv+wm", "none", "wm"}
+    for c in exp.configs():
+        assert (c["train.epochs"], c["data.train_subset"], c["eval.epoch_adv"]) == (15, 10000, True)
+        assert (c["eval.gamma"], c["eval.steps"], c["eval.step_size"]) == (0.125, 25, 0.005)
+        if "adv.steps" in c:
+            assert (c["adv.steps"], c["adv.gamma"]) == (25, 0.125)
+    assert sorted(c["seed"] for c in exp.configs() if c["mechanisms"] in ("adv", "adv+wm")) == sorted([*range(5)] * 2)
