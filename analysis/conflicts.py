@@ -9,11 +9,13 @@ import numpy as np
 import pandas as pd
 
 from analysis.equivalence import equivalence
+from analysis.sequential import config_designs
+from search_spaces.seeds import SeedDesign
 from analysis.schema import combinations, dataset_order, members
 from analysis.summary import ok_rows
 from analysis.thresholds import Thresholds
 
-__all__ = ["VERDICTS", "ConflictMatrix", "cell_text", "conflicts"]
+__all__ = ["UNDECIDED_COLUMNS", "VERDICTS", "ConflictMatrix", "cell_text", "conflicts", "undecided"]
 
 VERDICTS: tuple[str, ...] = ("conflict", "no conflict", "inconclusive", "no data")
 _CELL_COLUMNS = [
@@ -68,7 +70,11 @@ def cell_text(cell: Any) -> str:
 
 
 def conflicts(
-    df: pd.DataFrame, thresholds: Thresholds | None = None, *, equivalence_table: pd.DataFrame | None = None
+    df: pd.DataFrame,
+    thresholds: Thresholds | None = None,
+    *,
+    equivalence_table: pd.DataFrame | None = None,
+    designs: dict[str, SeedDesign] | None = None,
 ) -> ConflictMatrix:
     """Decide every combination config and summarise per (combination, dataset, model).
 
@@ -78,7 +84,7 @@ def conflicts(
     otherwise, and "no data" when the combination has no ok trial.
     """
     th = thresholds or Thresholds()
-    eq = equivalence(df, th) if equivalence_table is None else equivalence_table
+    eq = equivalence(df, th, designs=designs) if equivalence_table is None else equivalence_table
     configs = _config_verdicts(eq)
     cells = pd.concat([_cells(configs), _empty_cells(df, configs)], ignore_index=True)
     return ConflictMatrix(cells=cells[_CELL_COLUMNS], configs=configs, equivalence=eq, thresholds=th)
@@ -188,3 +194,42 @@ def _empty_cells(df: pd.DataFrame, configs: pd.DataFrame) -> pd.DataFrame:
 def _settings(cells: pd.DataFrame) -> list[str]:
     models = cells.groupby("dataset")["model"].nunique()
     return [f"{d}/{m}" if models.get(d, 1) > 1 else str(d) for d, m in zip(cells["dataset"], cells["model"])]
+
+
+UNDECIDED_COLUMNS = ("dataset", "model", "mechanisms", "config_id", "n", "design", "next_n", "baselines", "reasons")
+"""The columns of :func:`undecided`."""
+
+
+def undecided(df: pd.DataFrame, thresholds: Thresholds | None = None, *,
+              designs: dict[str, SeedDesign] | None = None) -> pd.DataFrame:
+    """The combination configs in ``df`` whose verdict (`analysis.conflicts`, the report's) is still
+    inconclusive and whose design allows another look: one row each with its seeds ``n``, ``design``
+    (text), the seed count of the next look ``next_n``, the ``baselines`` its undecided comparisons test
+    against (a tuple of mechanism names: those need seeds too) and the ``reasons`` of its undecided metrics.
+
+    ``designs`` (config_id -> design) overrides the designs the rows carry, e.g. for a plan whose first
+    rows were written before the design was chosen.
+    """
+    th = thresholds or Thresholds()
+    known = {**config_designs(df), **(designs or {})}
+    matrix = conflicts(df, th, designs=known)
+    eq = matrix.equivalence
+    out = []
+    for row in matrix.configs.itertuples(index=False):
+        if row.verdict != "inconclusive":
+            continue
+        design = known.get(str(row.config_id))
+        if design is None or not design.sequential:
+            continue
+        mine = eq[(eq["config_id"] == row.config_id) & (eq["role"] == "verdict")]
+        n = int(mine["n"].max()) if len(mine) else 0
+        next_n = design.next_count(n)
+        if next_n is None:
+            continue
+        open_rows = mine[mine["verdict"] == "inconclusive"]
+        against = open_rows.loc[open_rows["test"] != "one-sample t", "baseline"]  # one-sample: a fixed bound
+        out.append({"dataset": row.dataset, "model": row.model, "mechanisms": row.mechanisms,
+                    "config_id": row.config_id, "n": n, "design": design.text, "next_n": next_n,
+                    "baselines": tuple(sorted({str(b) for b in against if b != "none"})),
+                    "reasons": "; ".join(str(r) for r in open_rows["reason"])})
+    return pd.DataFrame(out, columns=list(UNDECIDED_COLUMNS))

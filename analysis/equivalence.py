@@ -9,10 +9,12 @@ import pandas as pd
 
 from analysis.baselines import match_columns, member_baselines
 from analysis.schema import LOG_METRICS, dataset_order, members
+from analysis.sequential import config_designs, decide, levels, look_levels, seeds_to_decide
 from analysis.stats import drop_tests, one_sample_p, welch_p
 from analysis.summary import ok_rows
 from analysis.thresholds import Thresholds
 from search_spaces import registry
+from search_spaces.seeds import SeedDesign
 from search_spaces.spec import Rule
 
 __all__ = ["COLUMNS", "DROP_METRICS", "equivalence"]
@@ -72,13 +74,20 @@ COLUMNS: tuple[str, ...] = (
     "tost_p",
     "p_conflict",
     "p_no_conflict",
+    "design",
+    "look",
+    "looks",
+    "level",
+    "seeds_to_decide",
     "verdict",
     "reason",
 )
 _TINY = 1e-300  # p-values of 0 are clipped here before log10
 
 
-def equivalence(df: pd.DataFrame, thresholds: Thresholds | None = None) -> pd.DataFrame:
+def equivalence(
+    df: pd.DataFrame, thresholds: Thresholds | None = None, *, designs: dict[str, SeedDesign] | None = None
+) -> pd.DataFrame:
     """One row per (combination config, metric, baseline): n, mean, std of both, tests and verdict.
 
     Combinations are `mechanisms` values with >= 2 mechanisms; each config_id (its seeds) is compared.
@@ -89,6 +98,13 @@ def equivalence(df: pd.DataFrame, thresholds: Thresholds | None = None) -> pd.Da
     beside it (role "paper rule"; it decides when `rad_rel` is 0). Only rows with role "verdict" decide.
     `margin` is how far
     the mean lies inside its threshold (negative: beyond it), in the metric's scale.
+
+    Each test decides at `level`: alpha, or for a config whose rows ran under a sequential seed design
+    (`design`, e.g. "2-5/1") the level of the look its n seeds reach (`look` of `looks`, counted from 1;
+    `analysis.sequential`; `designs`, config_id -> design, adds to or overrides those the rows carry). An
+    inconclusive comparison gets `seeds_to_decide`: about how many seeds per
+    group a one-sided test would need to decide it with 80 % power at the level of its design's last look (alpha
+    without a design), if its effect and spread hold.
     """
     th = thresholds or Thresholds()
     rows = ok_rows(df)
@@ -99,7 +115,8 @@ def equivalence(df: pd.DataFrame, thresholds: Thresholds | None = None) -> pd.Da
     configs = _config_stats(rows[is_combo])
     if configs.empty:
         return pd.DataFrame(columns=list(COLUMNS))
-    parts = [_drop_rows(configs, rows, th), _absolute_rows(configs, rows, th)]
+    designs = {**config_designs(rows[is_combo]), **(designs or {})}
+    parts = [_drop_rows(configs, rows, th, designs), _absolute_rows(configs, rows, th, designs)]
     out = pd.concat([p for p in parts if not p.empty], ignore_index=True)
     order = out["dataset"].map(lambda d: dataset_order(str(d)))
     out = out.assign(_order=order).sort_values(
@@ -134,7 +151,48 @@ def _config_stats(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, axis=1).reset_index()
 
 
-def _drop_rows(configs: pd.DataFrame, rows: pd.DataFrame, th: Thresholds) -> pd.DataFrame:
+def _with_looks(frame: pd.DataFrame, designs: dict[str, SeedDesign], alpha: float) -> pd.DataFrame:
+    """The design, look and level of each comparison (`analysis.sequential.levels`)."""
+    chosen = [designs.get(str(c)) for c in frame["config_id"]]
+    n = frame["n"].to_numpy(dtype=float)
+    frame["design"] = [d.text if d is not None else "" for d in chosen]
+    frame["looks"] = [len(d.looks()) if d is not None else 1 for d in chosen]
+    frame["look"] = [d.look(int(k)) + 1 if d is not None else 1 for d, k in zip(chosen, n)]
+    frame["level"] = levels(chosen, n, alpha)
+    # the power calculation sizes a decision at the level of the design's last look (alpha without a design)
+    frame["last_level"] = [look_levels(d, alpha)[-1] if d is not None else alpha for d in chosen]
+    return frame
+
+
+def _sizes(frame: pd.DataFrame, std_other: pd.Series | None = None) -> np.ndarray:
+    """`seeds_to_decide` of each comparison at its design's last level, and that level in the reason."""
+    return np.array([
+        seeds_to_decide(m, s, None if std_other is None else o, alpha=a)[()]
+        for m, s, o, a in zip(frame["margin"], frame["std"],
+                              frame["std"] if std_other is None else std_other, frame["last_level"])
+    ], dtype=float)
+
+
+def _at_level(row: object) -> str:
+    """", level 0.0112 at look 8 of 8" for a sequential comparison, else ""."""
+    looks = int(getattr(row, "looks"))
+    return f", level {getattr(row, 'level'):.2g} at look {int(getattr(row, 'look'))} of {looks}" if looks > 1 else ""
+
+
+def _sized(row: object) -> str:
+    """The power calculation's part of an inconclusive reason."""
+    seeds = float(getattr(row, "seeds_to_decide"))
+    if np.isnan(seeds):
+        return ""
+    if np.isinf(seeds):
+        return "; the mean sits on the threshold: more seeds would not decide it"
+    return (f"; about {int(seeds)} seeds each would decide it (80 % power at level {getattr(row, 'last_level'):.2g}, "
+            "if the effect and spread hold)")
+
+
+def _drop_rows(
+    configs: pd.DataFrame, rows: pd.DataFrame, th: Thresholds, designs: dict[str, SeedDesign]
+) -> pd.DataFrame:
     metrics = [m for m in ("acc", *DROP_METRICS) if m in rows.columns]
     mechs = sorted({x for v in configs["mechanisms"] for x in members(v)})
     frames = []
@@ -163,8 +221,11 @@ def _drop_rows(configs: pd.DataFrame, rows: pd.DataFrame, th: Thresholds) -> pd.
     out = out.assign(**tests, test="welch+tost", scale="linear", margin=out["threshold"] + out["difference"])
     screening = (out["baseline_match"] == "nearest").to_numpy()
     out.loc[screening, ["welch_p", "tost_p", "p_conflict", "p_no_conflict"]] = np.nan  # not the same settings
-    out["verdict"], out["reason"] = _drop_verdicts(out, th.alpha)
-    return out
+    out = _with_looks(out, designs, th.alpha)
+    out["seeds_to_decide"] = _sizes(out, out["std_baseline"])
+    out["verdict"], out["reason"] = _drop_verdicts(out)
+    out.loc[out["verdict"] != "inconclusive", "seeds_to_decide"] = np.nan
+    return out.drop(columns="last_level")
 
 
 def _frame(merged: pd.DataFrame, metric: str, mech: str, threshold: float, role: str) -> pd.DataFrame:
@@ -211,9 +272,10 @@ def _pick_acc_verdict(out: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _drop_verdicts(out: pd.DataFrame, alpha: float) -> tuple[list[str], list[str]]:
+def _drop_verdicts(out: pd.DataFrame) -> tuple[list[str], list[str]]:
     verdicts, reasons = [], []
     for row in out.itertuples(index=False):
+        alpha, at = row.level, _at_level(row)
         drop = -row.difference
         shown = f"{round(drop, 3) + 0.0:.3f}"  # never "-0.000"
         if row.n == 0:
@@ -230,22 +292,24 @@ def _drop_verdicts(out: pd.DataFrame, alpha: float) -> tuple[list[str], list[str
             )
         elif row.n < 2 or row.n_baseline < 2:
             verdict, reason = "inconclusive", f"{row.metric}: n={row.n} vs baseline n={row.n_baseline}, need >= 2 each"
-        elif drop > row.threshold and row.p_conflict < alpha:
+        elif (tested := str(decide(drop > row.threshold, row.p_conflict, row.p_no_conflict, alpha))) == "conflict":
             verdict, reason = (
                 "conflict",
-                f"{row.metric} drops {shown} > {row.threshold:g} vs {row.baseline} (Welch p={row.p_conflict:.2g})",
+                f"{row.metric} drops {shown} > {row.threshold:g} vs {row.baseline} (Welch p={row.p_conflict:.2g}{at})",
             )
-        elif row.p_no_conflict < alpha:
+        elif tested == "no conflict":
             verdict, reason = (
                 "no conflict",
                 f"{row.metric} drop {shown} < {row.threshold:g} vs {row.baseline} "
-                f"(TOST lower p={row.p_no_conflict:.2g})",
+                f"(TOST lower p={row.p_no_conflict:.2g}{at})",
             )
         else:
             verdict = "inconclusive"
+            spread = f"sd {row.std:.3g} / {row.std_baseline:.3g}, n={row.n}/{row.n_baseline}"
             reason = (
-                f"{row.metric} drop {shown} vs {row.threshold:g} ({row.baseline}): neither test significant "
-                f"(Welch p={row.p_conflict:.2g}, TOST lower p={row.p_no_conflict:.2g})"
+                f"{row.metric} drop {shown} vs {row.threshold:g} ({row.baseline}; {spread}): neither test "
+                f"significant (Welch p={row.p_conflict:.2g}, TOST lower p={row.p_no_conflict:.2g}{at})"
+                + _sized(row)
             )
         verdicts.append(verdict)
         reasons.append(reason)
@@ -258,7 +322,9 @@ def _stat(frame: pd.DataFrame, kind: str, column: str) -> pd.Series:
     return frame[key] if key in frame.columns else pd.Series(np.nan, index=frame.index)
 
 
-def _absolute_rows(configs: pd.DataFrame, rows: pd.DataFrame, th: Thresholds) -> pd.DataFrame:
+def _absolute_rows(
+    configs: pd.DataFrame, rows: pd.DataFrame, th: Thresholds, designs: dict[str, SeedDesign]
+) -> pd.DataFrame:
     # Each spec's absolute rule (di.p_value below di_p on a log10 scale, rad.loss_gap reaching rad_gap). The
     # mechanism's own baseline is attached for reference: when it misses the threshold too, the reason says so.
     frames = []
@@ -305,16 +371,19 @@ def _absolute_rows(configs: pd.DataFrame, rows: pd.DataFrame, th: Thresholds) ->
                 "p_no_conflict": one_sample_p(mean, std, n, bound, good_side),
             }
         )
-        frame["verdict"], frame["reason"] = _absolute_verdicts(frame, bad_side, th.alpha)
+        frame = _with_looks(frame, designs, th.alpha)
+        frame["seeds_to_decide"] = _sizes(frame)
+        frame["verdict"], frame["reason"] = _absolute_verdicts(frame, bad_side)
+        frame.loc[frame["verdict"] != "inconclusive", "seeds_to_decide"] = np.nan
         if relative is not None and th.get(relative.threshold.key) > 0:
             # ours decides (a fraction of the mechanism-alone mean); the paper's absolute rule is shown beside it
-            frames.append(_relative(frame, mech, th.get(relative.threshold.key), value, th.alpha))
+            frames.append(_relative(frame, mech, th.get(relative.threshold.key), value).drop(columns="last_level"))
             frame["role"] = "paper rule"
-        frames.append(frame)
+        frames.append(frame.drop(columns="last_level"))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def _relative(absolute: pd.DataFrame, mech: str, rel: float, bound: float, alpha: float) -> pd.DataFrame:
+def _relative(absolute: pd.DataFrame, mech: str, rel: float, bound: float) -> pd.DataFrame:
     """The verdict rows of a ``fraction_of_baseline`` rule (the radioactive one: `rad.loss_gap` must keep
     `rad_rel` of the rad-alone mean); `bound` is the absolute rule's, named in the reason when the baseline misses it.
 
@@ -332,10 +401,12 @@ def _relative(absolute: pd.DataFrame, mech: str, rel: float, bound: float, alpha
     frame["welch_p"] = np.nan
     frame["p_conflict"] = welch_p(*stats, alternative="less")
     frame["p_no_conflict"] = welch_p(*stats, alternative="greater")
+    frame["seeds_to_decide"] = _sizes(frame, rel * frame["std_baseline"])
     # a fraction of a gap means something only where rad alone marks its data at all (gap > 0)
     marks = one_sample_p(frame["mean_baseline"], frame["std_baseline"], frame["n_baseline"], 0.0, "greater")
     verdicts, reasons = [], []
     for row, p_marks in zip(frame.itertuples(index=False), np.asarray(marks, dtype=float)):
+        alpha, at = row.level, _at_level(row)
         shown = f"mean {metric} {row.mean:.3g} vs {rel:g} x {mech} alone ({row.mean_baseline:.3g})"
         if row.n < 2 or row.n_baseline < 2:
             verdict, reason = "inconclusive", f"{metric}: n={row.n} vs baseline n={row.n_baseline}, need >= 2 each"
@@ -346,44 +417,48 @@ def _relative(absolute: pd.DataFrame, mech: str, rel: float, bound: float, alpha
             verdict = "inconclusive"
             reason = (f"{metric}: {mech} alone misses: its mean {row.mean_baseline:.3g} is not above 0 "
                       f"(p={p_marks:.2g}), so no fraction of it can be kept")
-        elif row.difference < 0 and row.p_conflict < alpha:
-            verdict, reason = "conflict", f"{shown}: below (Welch p={row.p_conflict:.2g})"
-        elif row.p_no_conflict < alpha:
-            verdict, reason = "no conflict", f"{shown}: not below (Welch p={row.p_no_conflict:.2g})"
+        elif (tested := str(decide(row.difference < 0, row.p_conflict, row.p_no_conflict, alpha))) == "conflict":
+            verdict, reason = "conflict", f"{shown}: below (Welch p={row.p_conflict:.2g}{at})"
+        elif tested == "no conflict":
+            verdict, reason = "no conflict", f"{shown}: not below (Welch p={row.p_no_conflict:.2g}{at})"
         else:
             verdict = "inconclusive"
-            reason = f"{shown}: not significant (p={row.p_conflict:.2g} / {row.p_no_conflict:.2g})"
+            reason = (f"{shown}: not significant (p={row.p_conflict:.2g} / {row.p_no_conflict:.2g}{at}; "
+                      f"sd {row.std:.3g}, n={row.n}/{row.n_baseline})" + _sized(row))
         if verdict != "inconclusive" and row.mean_baseline < bound:
             reason += f"; {mech} alone misses the paper's absolute rule ({row.mean_baseline:.3g} < {bound:g})"
         verdicts.append(verdict)
         reasons.append(reason)
     frame["verdict"], frame["reason"] = verdicts, reasons
+    frame.loc[frame["verdict"] != "inconclusive", "seeds_to_decide"] = np.nan
     return frame
 
 
-def _absolute_verdicts(frame: pd.DataFrame, bad_side: str, alpha: float) -> tuple[list[str], list[str]]:
+def _absolute_verdicts(frame: pd.DataFrame, bad_side: str) -> tuple[list[str], list[str]]:
     verdicts, reasons = [], []
     word = "above" if bad_side == "greater" else "below"
     for row in frame.itertuples(index=False):
+        alpha, at = row.level, _at_level(row)
         shown = f"mean {row.scale} {row.metric}" if row.scale == "log10" else f"mean {row.metric}"
         on_bad_side = row.difference > 0 if bad_side == "greater" else row.difference < 0
         if row.n < 2:
             verdict, reason = "inconclusive", f"{row.metric}: n={row.n}, need >= 2"
-        elif on_bad_side and row.p_conflict < alpha:
+        elif (tested := str(decide(on_bad_side, row.p_conflict, row.p_no_conflict, alpha))) == "conflict":
             verdict, reason = (
                 "conflict",
-                f"{shown} {row.mean:.3g} {word} {row.threshold:.3g} (t-test p={row.p_conflict:.2g})",
+                f"{shown} {row.mean:.3g} {word} {row.threshold:.3g} (t-test p={row.p_conflict:.2g}{at})",
             )
-        elif row.p_no_conflict < alpha:
+        elif tested == "no conflict":
             verdict, reason = (
                 "no conflict",
-                f"{shown} {row.mean:.3g} not {word} {row.threshold:.3g} (t-test p={row.p_no_conflict:.2g})",
+                f"{shown} {row.mean:.3g} not {word} {row.threshold:.3g} (t-test p={row.p_no_conflict:.2g}{at})",
             )
         else:
             verdict = "inconclusive"
             reason = (
                 f"{shown} {row.mean:.3g} vs {row.threshold:.3g}: not significant "
-                f"(p={row.p_conflict:.2g} / {row.p_no_conflict:.2g})"
+                f"(p={row.p_conflict:.2g} / {row.p_no_conflict:.2g}{at}; sd {row.std:.3g}, n={row.n})"
+                + _sized(row)
             )
         base_bad = row.mean_baseline > row.threshold if bad_side == "greater" else row.mean_baseline < row.threshold
         if row.n_baseline and base_bad:

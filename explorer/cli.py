@@ -232,7 +232,8 @@ def _add_confirm(sub: Any) -> None:
                                    "settings, so that the report can test them. Only trials missing from OUT run.")
     p.add_argument("out", help="the search's --out folder or URI")
     p.add_argument("--top", type=int, help="candidates per tuple (default: the space's search.confirm.top, else 3)")
-    p.add_argument("--seeds", type=int, help="seeds per candidate and baseline (default: search.confirm.seeds, else 3)")
+    p.add_argument("--seeds", type=int, help="a fixed number of seeds per candidate and baseline, one look "
+                        "(default: search.confirm.seeds, else 3)")
     p.add_argument("--space", help="which recorded search, when OUT holds several")
     p.add_argument("--address", help="join a running Ray cluster: auto or HOST:PORT (default: start a local Ray)")
     p.add_argument("--resume", action="store_true", help="restore the interrupted confirmation's Tune state")

@@ -63,7 +63,7 @@ def _schema() -> pa.Schema:
     cols += [
         ("status", pa.string()), ("error", pa.string()), ("caveats", pa.string()), ("epochs_completed", pa.int64()),
         ("train_seconds", pa.float64()), ("images_per_second", pa.float64()), ("peak_memory_mb", pa.float64()),
-        ("history", pa.string()),
+        ("history", pa.string()), ("seeds_design", pa.string()), ("look", pa.int64()), ("look_reason", pa.string()),
         ("device", pa.string()), ("node", pa.string()), ("node_id", pa.string()),
         ("start_time", pa.timestamp("us", tz="UTC")), ("end_time", pa.timestamp("us", tz="UTC")),
         ("versions", pa.string()),

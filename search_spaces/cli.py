@@ -51,8 +51,13 @@ def describe(path: str, *, use_smoke: bool = False) -> str:
     def n(count: int, word: str) -> str:
         return f"{count} {word}{'' if count == 1 else 's'}"
 
-    seed_text = (n(len(seeds.single), "seed") if seeds.single == seeds.combined
-                 else f"{n(len(seeds.single), 'seed')} alone, {len(seeds.combined)} combined")
+    def seed_words(mechs: tuple[str, ...]) -> str:
+        design = seeds.design_for(mechs)
+        return f"{design.min}-{design.max} seeds (step {design.step})" if design.sequential else \
+            n(len(seeds.for_mechanisms(mechs)), "seed")
+
+    single, combined = seed_words(("x",)), seed_words(("x", "y"))
+    seed_text = single if single == combined else f"{single} alone, {combined} combined"
     cost = estimate(space)
     lines = [
         f"{path}: ok{' (smoke)' if use_smoke else ''}: {space.name}",
@@ -60,13 +65,26 @@ def describe(path: str, *, use_smoke: bool = False) -> str:
         f"{n(len(space.mechanisms), 'tuple')}, {seed_text}",
         f"cost: {cost.summary()}",
     ]
+    if seeds.sequential:
+        most = expand(space, most=True)
+        top = estimate(space, most=True)
+        added = len(most) - len(exp)
+        lines[1] = lines[1].replace(f"trials: {total} =", f"trials: at least {total} =", 1)
+        lines[2] = f"cost: at least {cost.summary()}"
+        lines.append(f"at most: {total + added} trials, {top.summary()} (every cell undecided until its max "
+                     "seeds)")
     confirm = confirmation_estimate(space)
     if confirm is not None and space.search.confirm is not None:
         c = space.search.confirm
         members = ", ".join(dict.fromkeys(m for t in space.mechanisms for m in t))
+        design = c.seed_design()
+        per = f"{design.min}-{design.max} seeds (step {design.step})" if design.sequential else f"{c.seeds} seeds"
+        least = confirmation_estimate(space, most=False)
+        fewest = f"at least {least.trials} (every candidate decided at its first look), " \
+            if design.sequential and least is not None else ""
         lines.append(
-            f"confirmation: at most {confirm.trials} more trials (top {c.top} candidate{'' if c.top == 1 else 's'} "
-            f"per tuple x {c.seeds} seeds, with {members} alone at their settings): "
+            f"confirmation: {fewest}at most {confirm.trials} more trials (top {c.top} candidate"
+            f"{'' if c.top == 1 else 's'} per tuple x {per}, with {members} alone at their settings): "
             f"{confirm.summary().split(': ', 1)[1]}; "
             f"search + confirmation: about {human_seconds(cost.cpu_seconds + confirm.cpu_seconds)} on 2 CPU "
             f"cores, {human_seconds(cost.gpu_seconds + confirm.gpu_seconds)} on one GPU")

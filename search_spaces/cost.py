@@ -117,11 +117,12 @@ def _seconds(config: Mapping[str, Any], passes: float) -> tuple[float, float]:
     return passes / cpu, passes / gpu
 
 
-def estimate(space: Space) -> CostEstimate:
+def estimate(space: Space, *, most: bool = False) -> CostEstimate:
     """The cost of running the whole space (for optuna: baselines + num_samples trials, each costed as the
     average over tuples of a trial at its ranges' reference values). Confirmation comes on top:
-    :func:`confirmation_estimate`."""
-    exp = expand(space)
+    :func:`confirmation_estimate`. With a sequential seed design this is the first look's cost, the least
+    the search runs; ``most=True`` costs every seed the design may add (``expand(..., most=True)``)."""
+    exp = expand(space, most=most)
     configs = exp.configs()
     if space.search.algorithm == "optuna":
         osp = OptunaSpace(space)
@@ -130,23 +131,26 @@ def estimate(space: Space) -> CostEstimate:
     return _cost(space, configs)
 
 
-def confirmation_estimate(space: Space) -> CostEstimate | None:
+def confirmation_estimate(space: Space, *, most: bool = True) -> CostEstimate | None:
     """The most that confirmation adds after the search (None when it is off): per dataset and tuple,
     ``top`` candidates, each under ``seeds`` seeds less those it already ran with (1 for optuna, the tuple's
     seeds for random), plus each member mechanism alone at the candidate's settings under ``seeds`` seeds
     (rows already in the output are reused, so the real count is often lower). Trials are costed at the
-    ranges' reference values, as in :func:`estimate`."""
+    ranges' reference values, as in :func:`estimate`. With a sequential design ``seeds`` is its ``max``;
+    ``most=False`` gives its first look, ``min`` seeds, the least confirmation runs."""
     confirm = space.search.confirm
     if confirm is None:
         return None
+    design = confirm.seed_design()
+    seeds = design.max if most else design.min
     configs: list[dict[str, Any]] = []
     for dataset in space.datasets:
         for mechs in space.mechanisms:
             rep = {**_representative(space, mechs), "dataset": dataset}
-            ran = 1 if space.search.algorithm == "optuna" else min(confirm.seeds, len(space.seeds.combined))
-            configs += [rep] * ((confirm.seeds - ran) * confirm.top)
+            ran = 1 if space.search.algorithm == "optuna" else min(seeds, len(space.seeds.combined))
+            configs += [rep] * ((seeds - ran) * confirm.top)
             for m in mechs:
-                configs += [{**rep, "mechanisms": m}] * (confirm.seeds * confirm.top)
+                configs += [{**rep, "mechanisms": m}] * (seeds * confirm.top)
     return _cost(space, configs)
 
 

@@ -109,12 +109,12 @@ def upper_bound(space: Space) -> int:
     for _ in space.datasets:
         for g in baseline_groups(space):
             total += math.prod(len(v) for _, v in _dims(space, g, baseline=True)[0]) * len(
-                space.seeds.for_mechanisms(g))
+                space.seeds.pool_for(g))
         if space.search.algorithm == "optuna":
             continue
         for t in space.mechanisms:
             n = math.prod(len(v) for _, v in _dims(space, t, baseline=False)[0])
-            total += n * (space.search.num_samples or 1) * len(space.seeds.for_mechanisms(t))
+            total += n * (space.search.num_samples or 1) * len(space.seeds.pool_for(t))
     if space.search.algorithm == "optuna":
         total += space.search.num_samples or 0
     return total
@@ -154,11 +154,13 @@ def _identity(flat: Mapping[str, Any]) -> str:
     return json.dumps({k: v for k, v in flat.items() if k != "experiment"}, sort_keys=True, default=str)
 
 
-def expand(space: Space) -> Expansion:
+def expand(space: Space, *, most: bool = False) -> Expansion:
     """All concrete trials of a grid or random space (for optuna: the baselines only), in run order.
 
     Seeds are innermost, so the replicates of a configuration are adjacent. A trial identical to a
-    baseline (same config and seed) is kept once, as a baseline.
+    baseline (same config and seed) is kept once, as a baseline. With a sequential seed design these are
+    the trials of the first look; ``most=True`` gives every trial the design may run (each tuple and its
+    mechanisms alone at their ``max`` seeds; the undefended model, which decides no verdict, at its first).
     """
     bound = upper_bound(space)
     if bound > MAX_TRIALS:
@@ -176,16 +178,19 @@ def expand(space: Space) -> Expansion:
                 seen.add(ident)
                 into.append(row)
 
+    def seeds_of(group: tuple[str, ...]) -> tuple[int, ...]:
+        return space.seeds.pool_for(group) if most and group else space.seeds.for_mechanisms(group)
+
     for dataset in space.datasets:
         for group in baseline_groups(space):
             for values in _points(_dims(space, group, baseline=True)[0]):
-                add(baselines, concrete(space, dataset, group, values), space.seeds.for_mechanisms(group))
+                add(baselines, concrete(space, dataset, group, values), seeds_of(group))
     if space.search.algorithm == "optuna":
         return Expansion(tuple(baselines), ())
     for dataset in space.datasets:
         for mechs in space.mechanisms:
             enumerated, sampled = _dims(space, mechs, baseline=False)
-            seeds = space.seeds.for_mechanisms(mechs)
+            seeds = seeds_of(mechs)
             for gi, values in enumerate(_points(enumerated)):
                 if space.search.algorithm == "grid":
                     add(trials, concrete(space, dataset, mechs, values), seeds)

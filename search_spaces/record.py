@@ -61,7 +61,8 @@ def record(space: Space) -> dict[str, Any]:
         "name": space.name,
         "algorithm": space.search.algorithm,
         "recorded": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "confirm": {"top": confirm.top, "seeds": confirm.seeds} if confirm else None,
+        "confirm": {"top": confirm.top, "seeds": confirm.seeds,
+                    "design": confirm.design.text if confirm.design else None} if confirm else None,
         "analysis": analysis_view(space),
         "space_yaml": dump(space),
     }

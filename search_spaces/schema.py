@@ -28,6 +28,7 @@ from .domains import DomainError, Fixed, Param, is_number, parse_param
 from .errors import SpaceError, show
 from .knobs import FIXED_ONLY, KNOBS, YAML_SECTIONS, knob_mechanism, yaml_key
 from .reader import Document, DocPath, looks_numeric
+from .seeds import SeedDesign
 from .thresholds import threshold_specs
 
 __all__ = [
@@ -61,13 +62,37 @@ _SEARCH_KEYS = ("algorithm", "num_samples", "sampler", "seed", "population_size"
 
 @dataclass(frozen=True)
 class Seeds:
-    """Replicate seeds: ``single`` for the undefended model and single mechanisms, ``combined`` for tuples."""
+    """Replicate seeds: ``single`` for the undefended model and single mechanisms, ``combined`` for tuples.
+
+    With a sequential design (YAML ``{min: m, max: M, step: s}``, :class:`~search_spaces.seeds.SeedDesign`)
+    ``single``/``combined`` are the first ``m`` seeds, 0..m-1, and seeds m..M-1 are added only where a
+    verdict is still undecided (``explorer.looks``).
+    """
 
     single: tuple[int, ...] = tuple(range(DEFAULT_SEEDS))
     combined: tuple[int, ...] = tuple(range(DEFAULT_SEEDS))
+    single_design: SeedDesign | None = None
+    combined_design: SeedDesign | None = None
 
     def for_mechanisms(self, mechanisms: tuple[str, ...] | list[str]) -> tuple[int, ...]:
+        """The seeds every config of the tuple runs (the first ``min`` of a sequential design)."""
         return self.combined if len(mechanisms) > 1 else self.single
+
+    def design_for(self, mechanisms: tuple[str, ...] | list[str]) -> SeedDesign:
+        """The tuple's design; a fixed list of n seeds is ``SeedDesign(n, n)`` (one look)."""
+        design = self.combined_design if len(mechanisms) > 1 else self.single_design
+        n = len(self.for_mechanisms(mechanisms))
+        return design or SeedDesign(n, n)
+
+    def pool_for(self, mechanisms: tuple[str, ...] | list[str]) -> tuple[int, ...]:
+        """Every seed the tuple may run, in order: the first ``max`` of a design, else its fixed seeds."""
+        design = self.combined_design if len(mechanisms) > 1 else self.single_design
+        return tuple(range(design.max)) if design else self.for_mechanisms(mechanisms)
+
+    @property
+    def sequential(self) -> bool:
+        """Some tuple may get seeds beyond its first ones."""
+        return any(d is not None and d.sequential for d in (self.single_design, self.combined_design))
 
 
 @dataclass(frozen=True)
@@ -87,7 +112,12 @@ class Confirm:
     ones on the Pareto front of the objectives) rerun under ``seeds`` seeds, with their exact baselines."""
 
     top: int = 3
-    seeds: int = 3
+    seeds: int = 3  # the first look's seeds (``design.min`` with a sequential design)
+    design: SeedDesign | None = None  # YAML seeds: {min, max, step}
+
+    def seed_design(self) -> SeedDesign:
+        """The confirmation's design; a fixed count n is ``SeedDesign(n, n)``."""
+        return self.design or SeedDesign(self.seeds, self.seeds)
 
 
 @dataclass(frozen=True)
@@ -296,28 +326,46 @@ class _Parser:
             self.check_config({"dataset": dataset, "mechanisms": [mech] if mech else [], key: v}, where, key, v)
 
     def seeds(self, raw: Any) -> Seeds:
-        allowed = f"a seed count in [1, {MAX_SEEDS}], a non-empty list of seeds >= 0, or {{single: .., combined: ..}}"
+        allowed = (f"a seed count in [1, {MAX_SEEDS}], a non-empty list of seeds >= 0, {{min: m, max: M}} "
+                   "or {single: .., combined: ..}")
 
-        def one(v: Any, path: DocPath, key: str) -> tuple[int, ...]:
+        def one(v: Any, path: DocPath, key: str) -> tuple[tuple[int, ...], SeedDesign | None]:
             if isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_SEEDS:
-                return tuple(range(v))
+                return tuple(range(v)), None
             if isinstance(v, list) and 0 < len(v) <= MAX_SEEDS:
                 for i, s in enumerate(v):
                     self.integer(s, (*path, i), f"{key}[{i}]", 0)
                 if len(set(v)) != len(v):
                     self.fail(path, key, v, "each seed once")
-                return tuple(v)
+                return tuple(v), None
+            if isinstance(v, dict) and "min" in v:
+                design = self.design(v, path, key, 2)
+                return tuple(range(design.min)), design if design.sequential else None
             self.fail(path, key, v, allowed)
 
-        if isinstance(raw, dict):
+        if isinstance(raw, dict) and "min" not in raw:
             body = self.mapping(raw, ("seeds",), "seeds", ("single", "combined"))
             if not body:
                 self.fail(("seeds",), "seeds", raw, "single and/or combined")
             single = one(body["single"], ("seeds", "single"), "seeds.single") if "single" in body else None
             combined = one(body["combined"], ("seeds", "combined"), "seeds.combined") if "combined" in body else None
-            return Seeds(single or combined or (), combined or single or ())
-        s = one(raw, ("seeds",), "seeds")
-        return Seeds(s, s)
+            first, second = single or combined, combined or single
+            assert first is not None and second is not None
+            return Seeds(first[0], second[0], first[1], second[1])
+        s, design = one(raw, ("seeds",), "seeds")
+        return Seeds(s, s, design, design)
+
+    def design(self, raw: Any, path: DocPath, key: str, least: int) -> SeedDesign:
+        """``{min: m, max: M, step: s}`` (step 1 by default): m >= ``least``, M >= m, at most MAX_SEEDS."""
+        body = self.mapping(raw, path, key, ("min", "max", "step"))
+        if "max" not in body:
+            self.fail(path, key, raw, "{min: m, max: M} with both bounds (and optionally step)")
+        low = self.integer(body["min"], (*path, "min"), f"{key}.min", least)
+        high = self.integer(body["max"], (*path, "max"), f"{key}.max", low)
+        if high > MAX_SEEDS:
+            self.fail((*path, "max"), f"{key}.max", high, f"an integer in [{low}, {MAX_SEEDS}]")
+        step = self.integer(body.get("step", 1), (*path, "step"), f"{key}.step", 1)
+        return SeedDesign(low, high, step)
 
     def baselines(self, raw: Any, used: set[str], dataset: str) -> Baselines:
         if isinstance(raw, bool):
@@ -409,9 +457,13 @@ class _Parser:
         body = self.mapping(raw, path, "search.confirm", ("top", "seeds"))
         top = self.integer(body.get("top", Confirm.top), (*path, "top"), "search.confirm.top", 1)
         seeds = body.get("seeds", Confirm.seeds)
+        if isinstance(seeds, dict):
+            design = self.design(seeds, (*path, "seeds"), "search.confirm.seeds", 2)
+            return Confirm(top=top, seeds=design.min, design=design if design.sequential else None)
         if not isinstance(seeds, int) or isinstance(seeds, bool) or not 2 <= seeds <= MAX_SEEDS:
             self.fail((*path, "seeds"), "search.confirm.seeds", seeds,
-                      f"an integer in [2, {MAX_SEEDS}] (Welch and TOST need >= 2 seeds per group)")
+                      f"an integer in [2, {MAX_SEEDS}] or {{min: m, max: M}} (Welch and TOST need >= 2 seeds per "
+                      "group)")
         return Confirm(top=top, seeds=seeds)
 
     def objectives(self, raw: Any, tuples: tuple[tuple[str, ...], ...], algorithm: str) -> tuple[Objective, ...]:
@@ -528,8 +580,14 @@ def parse(doc: Document) -> Space:
     return _Parser(doc).parse()
 
 
-def _seeds_yaml(seeds: tuple[int, ...]) -> Any:
+def _seeds_yaml(seeds: tuple[int, ...], design: SeedDesign | None = None) -> Any:
+    if design is not None and design.sequential:
+        return _design_yaml(design)
     return len(seeds) if seeds == tuple(range(len(seeds))) else list(seeds)
+
+
+def _design_yaml(design: SeedDesign) -> dict[str, int]:
+    return {"min": design.min, "max": design.max, "step": design.step}
 
 
 def to_dict(space: Space) -> dict[str, Any]:
@@ -543,8 +601,8 @@ def to_dict(space: Space) -> dict[str, Any]:
         if body:
             out[section] = body
     s = space.seeds
-    out["seeds"] = _seeds_yaml(s.single) if s.single == s.combined else \
-        {"single": _seeds_yaml(s.single), "combined": _seeds_yaml(s.combined)}
+    single, combined = _seeds_yaml(s.single, s.single_design), _seeds_yaml(s.combined, s.combined_design)
+    out["seeds"] = single if single == combined else {"single": single, "combined": combined}
     b = space.baselines
     out["baselines"] = {"enabled": b.enabled, "set": {yaml_key(k): v for k, v in b.overrides.items()}} \
         if b.overrides else b.enabled
@@ -556,7 +614,7 @@ def to_dict(space: Space) -> dict[str, Any]:
     search["seed"] = se.seed
     search["objectives"] = {o.metric: o.direction for o in se.objectives}
     if se.algorithm != "grid":
-        search["confirm"] = {"top": se.confirm.top, "seeds": se.confirm.seeds} if se.confirm else False
+        search["confirm"] = {"top": se.confirm.top, "seeds": _confirm_seeds_yaml(se.confirm)} if se.confirm else False
     if not se.constraints:
         search["constraints"] = "conflict" if se.conflict else "none"
     else:
@@ -571,6 +629,10 @@ def to_dict(space: Space) -> dict[str, Any]:
     out["thresholds"] = space.thresholds.as_dict()
     out["resources"] = {"cpu": space.resources.cpu, "gpu": space.resources.gpu}
     return out
+
+
+def _confirm_seeds_yaml(confirm: Confirm) -> Any:
+    return _design_yaml(confirm.design) if confirm.design is not None else confirm.seeds
 
 
 class _Dumper(yaml.SafeDumper):

@@ -76,7 +76,9 @@ def smoke(space: Space) -> Space:
             overrides[key] = reference
         if key in overrides and is_number(overrides[key]):
             overrides[key] = min(overrides[key], cap)
-    seeds = dataclasses.replace(space.seeds, single=space.seeds.single[:1], combined=space.seeds.combined[:1])
+    # one seed each, no sequential design: a smoke run checks that trials run, not verdicts
+    seeds = dataclasses.replace(space.seeds, single=space.seeds.single[:1], combined=space.seeds.combined[:1],
+                                single_design=None, combined_design=None)
     search = space.search
     if search.algorithm == "random":
         search = dataclasses.replace(search, num_samples=min(search.num_samples or 1, _RANDOM_SAMPLES))
@@ -84,7 +86,7 @@ def smoke(space: Space) -> Space:
         search = dataclasses.replace(search, num_samples=min(search.num_samples or 1, _OPTUNA_SAMPLES))
     if search.confirm is not None:
         confirm = dataclasses.replace(search.confirm, top=min(search.confirm.top, _CONFIRM[0]),
-                                      seeds=min(search.confirm.seeds, _CONFIRM[1]))
+                                      seeds=min(search.confirm.seeds, _CONFIRM[1]), design=None)
         search = dataclasses.replace(search, confirm=confirm)
     if search.population_size is not None:
         search = dataclasses.replace(search, population_size=min(search.population_size, _POPULATION))

@@ -28,11 +28,11 @@ from ray.tune.search.optuna import OptunaSearch
 
 from analysis.baselines import match_config
 from analysis.operating_points import best_point, operating_points, point_summary
-from explorer.config import ConfigError, TrialConfig
+from explorer.config import ConfigError, TrialConfig, parse_mechanisms
 from explorer.outcome import SearchInterrupted, SearchOutcome, session_outcome
 from explorer.tune.checkpoints import is_retired, sweep
 from explorer.tune.dashboard import TrialRepr, job_config, login_hint
-from explorer.tune.paths import RAY_DIR, ROWS_DIR, join_uri, rows_uri, trial_dict
+from explorer.tune.paths import RAY_DIR, ROWS_DIR, join_uri, rows_uri, trial_dict, trial_meta
 from explorer.tune.progress import Progress, best_text, write_error_row
 from search_spaces.constraints import METRICS
 
@@ -83,6 +83,7 @@ def _trainable(config: dict[str, Any], *, out: str, objectives: Sequence[str] = 
         output = train(trial_config, on_epoch=on_epoch, resume_from=resume)
         row = build_row(trial_config, output, trial_id=trial_id, start=start, end=datetime.now(timezone.utc))
         row["node_id"] = ray.get_runtime_context().get_node_id()
+        row.update(trial_meta(config))
         write_rows([row], rows_uri(out, trial_id))
     final: dict[str, Any] = {k: v for k, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     final.update({"epoch": trial_config.train.epochs, "node": row["node"], "node_id": row["node_id"], "status": "ok",
@@ -261,7 +262,9 @@ def _drop_stale_errors(out: str, rows: Any, keys: set[tuple[str, int]]) -> None:
 
 
 def _key(flat: Mapping[str, Any]) -> tuple[str, int]:
-    config = TrialConfig.from_dict(flat)
+    from explorer.looks import strip
+
+    config = TrialConfig.from_dict(strip(flat))
     return config.config_id(), config.seed
 
 
@@ -518,15 +521,21 @@ def _search(space: Any, opts: SearchOptions) -> int:
     errors = 0
 
     if space.search.algorithm != "optuna":
-        configs = [_absolute_data(c) for c in ss.expand(space).configs() if _key(c) not in done]
+        from explorer.looks import grid_cells, with_meta
+
+        expansion = ss.expand(space).configs()
+        configs = [with_meta(_absolute_data(c), space.seeds.design_for(parse_mechanisms(c["mechanisms"])), 0)
+                   for c in expansion if _key(c) not in done]
         _drop_stale_errors(opts.out, rows, {_key(c) for c in configs})
-        _say(opts, f"{len(configs)} trials to run ({len(ss.expand(space)) - len(configs)} already in {opts.out})")
+        first = " (the first look of a sequential design)" if space.seeds.sequential else ""
+        _say(opts, f"{len(configs)} trials to run{first} ({len(expansion) - len(configs)} already in {opts.out})")
         if configs or opts.resume:
             trainable = tune.with_parameters(_trainable, out=opts.out, objectives=list(objectives))
             results = _run_phase(name, trainable, opts, resources, param_space={"trial": tune.grid_search(configs)},
                                  tune_config=_tune_config(max_concurrent_trials=concurrency), total=len(configs),
                                  objectives=objectives, feasible=_BestPoint(opts.out, rows, goal, _tuples(space)))
             errors = results.num_errors
+        errors += _looks(space, opts, grid_cells(space, expansion), goal, objectives)
         return errors + _after_search(space, opts, goal)
 
     osp = ss.optuna_space(space)
@@ -552,6 +561,40 @@ def _search(space: Any, opts: SearchOptions) -> int:
     return results.num_errors + _after_search(space, opts, goal)
 
 
+def _looks(space: Any, opts: SearchOptions, cells: Sequence[Any], goal: Any, objectives: dict[str, str]) -> int:
+    """The looks of a sequential seed design (`explorer.looks`): after each, the cells still undecided get the
+    seeds of their next look, with their baselines, until every cell is decided or at its max. Returns the
+    trials that errored."""
+    from explorer.looks import plan_look, summary
+
+    if not cells:
+        return 0
+    errors = 0
+    bound = 2 * max(len(c.design.looks()) for c in cells)  # a resume may replay finished looks once
+    concurrency = opts.max_concurrent or space.search.max_concurrent
+    trainable = tune.with_parameters(_trainable, out=opts.out, objectives=list(objectives))
+    for look in range(1, bound + 1):
+        rows = _existing_rows(opts.out)
+        plan = plan_look(cells, rows, goal.thresholds, look)
+        if not plan.trials:
+            break
+        _say(opts, f"look {look}: {len(plan.cells)} undecided cell(s) get more seeds, {len(plan.trials)} trials "
+                   "with their baselines")
+        for cell in plan.cells.itertuples(index=False):
+            _say(opts, f"  {cell.mechanisms} {cell.config_id} ({cell.dataset}): {cell.n} -> {cell.next_n} seeds; "
+                       f"{cell.reasons}")
+        configs = [_absolute_data(t) for t in plan.trials]
+        _drop_stale_errors(opts.out, rows, {_key(c) for c in configs})
+        results = _run_phase(f"{space.name}-look{look}-{plan.digest}", trainable, opts, space.resources.as_tune(),
+                             param_space={"trial": tune.grid_search(configs)},
+                             tune_config=_tune_config(max_concurrent_trials=concurrency), total=len(configs),
+                             objectives=objectives, feasible=_BestPoint(opts.out, rows, goal, _tuples(space)))
+        errors += results.num_errors
+    for line in summary(cells, _existing_rows(opts.out), goal.thresholds):
+        _say(opts, line)
+    return errors
+
+
 def _tuples(space: Any) -> list[str]:
     """The space's mechanism tuples as `mechanisms` values ("dp+wm"): the candidates of its operating points."""
     from explorer.config import mechanisms_name
@@ -573,29 +616,35 @@ def _after_search(space: Any, opts: SearchOptions, goal: Any) -> int:
     """Confirmation when the space asks for it, then the final best point; returns the errored trials."""
     confirm = space.search.confirm
     if confirm is not None:
-        return _confirm(space, opts, confirm.top, confirm.seeds, goal)
+        return _confirm(space, opts, confirm.top, confirm.seed_design(), goal)
     _final_line(space, opts, goal)
     return 0
 
 
-def _confirmation_trials(space: Any, opts: SearchOptions, top: int, seeds: int) -> tuple[list[dict[str, Any]], Any]:
-    """The confirmation trials missing from OUT (`explorer.confirm.plan_confirmation`) and the rows read."""
+def _confirmation_trials(space: Any, opts: SearchOptions, top: int, design: Any
+                         ) -> tuple[list[dict[str, Any]], Any, list[Any]]:
+    """The confirmation trials missing from OUT (`explorer.confirm.plan_confirmation`: the first look of a
+    sequential design), the rows read and the cells later looks may add seeds to."""
     from explorer.confirm import plan_confirmation
+    from explorer.looks import confirmation_cells, with_meta
 
     rows = _existing_rows(opts.out)
-    plan = plan_confirmation(space, rows, top=top, seeds=seeds)
+    plan = plan_confirmation(space, rows, top=top, seeds=design.min)
     for text in plan.skipped:
         _say(opts, f"confirmation skips {text}")
-    configs = [_absolute_data(c) for c in plan.trials if _key(c) not in _done_keys(rows)]
-    _say(opts, f"confirmation: {len(plan.candidates)} candidate(s) x {seeds} seeds with their baselines at the "
+    configs = [with_meta(_absolute_data(c), design, 0) for c in plan.trials if _key(c) not in _done_keys(rows)]
+    seeds = f"{design.min}-{design.max} seeds (first look: {design.min})" if design.sequential else \
+        f"{design.min} seeds"
+    _say(opts, f"confirmation: {len(plan.candidates)} candidate(s) x {seeds} with their baselines at the "
                f"same settings: {len(configs)} trials to run ({len(plan.trials) - len(configs)} already in {opts.out})")
-    return configs, rows
+    return configs, rows, confirmation_cells(space, design, plan.trials)
 
 
-def _confirm(space: Any, opts: SearchOptions, top: int, seeds: int, goal: Any,
-             planned: tuple[list[dict[str, Any]], Any] | None = None) -> int:
-    """Run the confirmation trials missing from OUT, then print the best point over all rows."""
-    configs, rows = planned or _confirmation_trials(space, opts, top, seeds)
+def _confirm(space: Any, opts: SearchOptions, top: int, design: Any, goal: Any,
+             planned: tuple[list[dict[str, Any]], Any, list[Any]] | None = None) -> int:
+    """Run the confirmation trials missing from OUT, then its looks (a sequential design), then print the best
+    point over all rows."""
+    configs, rows, cells = planned or _confirmation_trials(space, opts, top, design)
     _drop_stale_errors(opts.out, rows, {_key(c) for c in configs})
     errors = 0
     if configs:
@@ -606,6 +655,7 @@ def _confirm(space: Any, opts: SearchOptions, top: int, seeds: int, goal: Any,
                              tune_config=_tune_config(max_concurrent_trials=concurrency), total=len(configs),
                              objectives=goal.objectives, feasible=_BestPoint(opts.out, rows, goal, _tuples(space)))
         errors = results.num_errors
+    errors += _looks(space, opts, cells, goal, goal.objectives)
     _final_line(space, opts, goal)
     return errors
 
@@ -620,7 +670,9 @@ def run_confirm(opts: SearchOptions, *, top: int | None = None, seeds: int | Non
     """`explorer confirm OUT`: confirm the best candidates of the search recorded in OUT (resumable: only
     trials missing from OUT run). Returns the number of errored trials; ConfigError for bad input."""
     from explorer.confirm import read_space
+    from explorer.looks import plan_look
     from search_spaces.schema import Confirm
+    from search_spaces.seeds import SeedDesign
 
     opts.out = _absolute(opts.out)
     space = read_space(opts.out, space_name)
@@ -628,16 +680,17 @@ def run_confirm(opts: SearchOptions, *, top: int | None = None, seeds: int | Non
         raise ConfigError(f"OUT: got the grid search {space.name!r}, expected an Optuna or random search (a grid "
                           "runs every config under its seeds with exact baselines already)")
     default = space.search.confirm or Confirm()
-    top, seeds = top or default.top, seeds or default.seeds
+    top = top or default.top
+    design = SeedDesign(seeds, seeds) if seeds else default.seed_design()
     _check_writable(opts.out)
-    planned = _confirmation_trials(space, opts, top, seeds)
-    if not planned[0]:  # nothing missing: no Ray needed
-        _final_line(space, opts, _goal(space))
+    planned = _confirmation_trials(space, opts, top, design)
+    if not planned[0] and not plan_look(planned[2], planned[1], _goal(space).thresholds, 1).trials:
+        _final_line(space, opts, _goal(space))  # nothing missing: no Ray needed
         return 0
     _init_ray(opts)
     try:
         _check_resources(space.resources.as_tune(), opts)
-        return _confirm(space, opts, top, seeds, _goal(space), planned)
+        return _confirm(space, opts, top, design, _goal(space), planned)
     finally:
         ray.shutdown()
 

@@ -19,6 +19,18 @@ def rows_uri(out: str, trial_id: str) -> str:
     return join_uri(out, ROWS_DIR, f"part-{trial_id}.parquet")
 
 
+#: Keys of a trial dict that are not config keys but bookkeeping for its row (``explorer.looks``): the key
+#: without its leading ``_`` is the row column.
+META_KEYS = ("_seeds_design", "_look", "_look_reason")
+
+
 def trial_dict(config: Mapping[str, Any]) -> dict[str, Any]:
     """The flat trial config inside a Tune trial's config (grid searches nest it under ``trial``)."""
-    return dict(config["trial"]) if "trial" in config else dict(config)
+    flat = dict(config["trial"]) if "trial" in config else dict(config)
+    return {k: v for k, v in flat.items() if k not in META_KEYS}
+
+
+def trial_meta(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The row columns a trial dict carries besides its config (``seeds_design``, ``look``, ``look_reason``)."""
+    flat = config["trial"] if "trial" in config else config
+    return {k[1:]: flat[k] for k in META_KEYS if k in flat}

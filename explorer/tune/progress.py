@@ -21,7 +21,7 @@ from ray import tune
 
 from explorer.config import TrialConfig
 from explorer.tune.checkpoints import retire
-from explorer.tune.paths import rows_uri, trial_dict
+from explorer.tune.paths import rows_uri, trial_dict, trial_meta
 
 __all__ = ["Progress", "write_error_row", "error_message", "best_text"]
 
@@ -182,4 +182,5 @@ def write_error_row(out: str, config: Mapping[str, Any], trial_id: str, message:
                     epochs_completed=int(last.get("epoch", 0) or 0))
     row["node"] = last.get("hostname")
     row["node_id"] = last.get("node_id")
+    row.update(trial_meta(config))
     write_rows([row], rows_uri(out, trial_id))

@@ -227,3 +227,56 @@ def test_a_search_whose_every_trial_fails_exits_1_with_the_errors(tmp_path: Path
     assert err[-1].startswith("  2 x ") and "TrainingDiverged" in err[-1], err[-3:]
     rows = pd.read_parquet(out / "rows")
     assert len(rows) == 2 and (rows["status"] == "error").all()
+
+
+SEQUENTIAL = """
+name: seq
+dataset: synthetic
+model: tiny
+data: {train_subset: 128, test_subset: 64}
+training: {epochs: 1, batch_size: 32}
+eval: {adv_samples: 16, steps: 2}
+mechanisms: [[dp, wm]]
+wm: {trigger_size: 16}
+dp: {target_epsilon: 4}
+seeds: {min: 2, max: 3}
+thresholds: {alpha: 1.0e-12}   # no test can decide at 2 seeds: the look must add seeds
+resources: {cpu: 1, gpu: 0}
+"""
+
+
+def test_sequential_seeds_follow_the_reports_rule_and_a_resume_adds_none(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """The driver's looks add exactly the trials that `explorer.looks.plan_look` names from the rows before
+    each look (the report's verdicts), every row says which look added it and why, and a rerun with --resume
+    once no cell can get more seeds adds none."""
+    from analysis import load
+    from explorer.looks import grid_cells, plan_look
+
+    path = tmp_path / "seq.yaml"
+    path.write_text(SEQUENTIAL)
+    out = tmp_path / "out"
+    assert main(["search", str(path), "--out", str(out), "--num-cpus", "2"]) == 0
+    err = capsys.readouterr().err
+    rows = load(out)
+    assert (rows["status"] == "ok").all() and rows["trial_id"].is_unique
+    assert "look 1: 1 undecided cell(s) get more seeds" in err
+    assert "sequential seeds: 1 cell(s): 0 conflict, 0 no conflict, 1 undecided" in err
+    space = ss.load(str(path))
+    cells = grid_cells(space, ss.expand(space).configs())
+    assert len(cells) == 1
+    for look in (1, 2):
+        before = rows[rows["look"] < look]
+        planned = {(t["mechanisms"], t["seed"]) for t in plan_look(cells, before, space.thresholds, look).trials}
+        ran = set(zip(rows.loc[rows["look"] == look, "mechanisms"], rows.loc[rows["look"] == look, "seed"]))
+        assert planned == ran, look
+    added = rows[rows["look"] == 1]
+    assert ("dp+wm", 2) in set(zip(added["mechanisms"], added["seed"]))
+    assert set(added["mechanisms"]) <= {"dp+wm", "dp", "wm"}  # the undefended model decides nothing: no seeds
+    assert added["look_reason"].str.contains("undecided at 2 seeds").all()
+    assert set(rows["seeds_design"]) == {"2-3/1"}
+
+    assert main(["search", str(path), "--out", str(out), "--num-cpus", "2", "--resume"]) == 0
+    err = capsys.readouterr().err
+    assert "0 trials to run" in err and "get more seeds" not in err
+    assert len(load(out)) == len(rows)

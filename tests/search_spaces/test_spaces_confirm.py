@@ -92,4 +92,4 @@ def test_the_record_holds_the_space_and_its_analysis_view() -> None:
                                   "di_p": 1e-3}
     assert view["notes"] == ["constraint acc.drop_vs_baseline 0.05 against none is not applied by the analysis"]
     document = json.loads(json.dumps(record(space)))
-    assert ss.loads(document["space_yaml"]) == space and document["confirm"] == {"top": 3, "seeds": 3}
+    assert ss.loads(document["space_yaml"]) == space and document["confirm"] == {"top": 3, "seeds": 3, "design": None}
