@@ -9,9 +9,10 @@ import pytest
 
 import search_spaces as ss
 from search_spaces.cost import confirmation_estimate, estimate
+from search_spaces.seeds import SeedDesign
 
 PRESETS = ss.presets()
-PAPER = [n for n in PRESETS if n != "quickstart" and not n.startswith("repro-")]
+PAPER = [n for n in PRESETS if n != "quickstart" and not n.startswith(("repro-", "digits-"))]
 REDUCED = "repro-mnist-di-reduced"  # issue 11's reduced DI check, at its own smaller scale
 EPOCHS = "repro-mnist-di-epochs"  # DI alone trained longer than the reproduction's 10 epochs
 DI_SIZES = ("repro-mnist-di-size-1000", "repro-mnist-di-size-2500")  # DI alone on fewer training images
@@ -29,7 +30,8 @@ def test_the_expected_presets_exist() -> None:
     families = ["baselines", "dp-pairs", "adv-pairs", "decoupled", "sweep-epsilon", "sweep-trigger-size",
                 "sweep-gamma", "sweep-ratio", "di-independent", "optuna-dp-wm", "optuna-adv-wm",
                 "optuna-adv-rad", "optuna-dp-adv-wm"]
-    expected = {"quickstart"} | {f"{d}-{f}" for d in ("mnist", "fmnist", "cifar10") for f in families}
+    expected = {"quickstart", "digits-optuna-dp-wm"} | {f"{d}-{f}" for d in ("mnist", "fmnist", "cifar10")
+                                                         for f in families}
     pairs = ("dp-wm", "dp-di", "dp-rad", "adv-wm", "adv-di", "adv-rad")  # one preset per pair: a sitting's search
     decoupled = ("decoupled-dp-wm", "decoupled-adv-wm", "decoupled-adv-rad")
     repro = {f"repro-{d}-{f}" for d in ("mnist", "fmnist") for f in ("alone", "sweep-dp-wm", *pairs, *decoupled)}
@@ -74,6 +76,15 @@ def test_quickstart_is_small() -> None:
         assert c["train.epochs"] <= 5 and c["eval.adv_samples"] <= 200 and c.get("adv.steps", 5) <= 5
     assert estimate(space).cpu_seconds < 300  # the demo: minutes on 2 CPU cores
     assert space.resources.gpu == 0
+
+
+def test_the_digits_operating_point_is_small_and_confirms_sequentially() -> None:
+    space = ss.load(PRESETS["digits-optuna-dp-wm"])
+    assert space.datasets == ("digits",) and space.search.algorithm == "optuna" and space.search.num_samples == 10
+    confirm = space.search.confirm
+    assert confirm is not None and confirm.top == 3 and confirm.seed_design() == SeedDesign(3, 10)
+    total = confirmation_estimate(space)
+    assert total is not None and estimate(space).cpu_seconds + total.cpu_seconds < 900  # minutes on 2 CPU cores
 
 
 PAPER_VALUES = {
