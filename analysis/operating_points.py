@@ -296,6 +296,13 @@ def _test_text(row: Any) -> str:
         detail = f"{shown} {row.mean:.3g}"
         if not pd.isna(row.p_conflict):
             detail += f", t-test p={row.p_conflict:.2g} / {row.p_no_conflict:.2g}"
+    looks = int(getattr(row, "looks", 1) or 1)
+    if looks > 1 and not pd.isna(row.p_conflict):
+        detail += f", level {row.level:.2g} at look {int(row.look)} of {looks}"
+    seeds = getattr(row, "seeds_to_decide", float("nan"))
+    if row.verdict == "inconclusive" and not pd.isna(seeds):
+        detail += ("; its mean sits on the threshold" if math.isinf(seeds)
+                   else f"; about {int(seeds)} seeds each would decide it")
     return f"{row.metric}: {row.verdict} ({detail})"
 
 

@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -42,7 +43,8 @@ _VERDICT_TEXT = (
     "the one-sided Welch test of 'drop > threshold' is significant at alpha; it is no conflict when the "
     "lower one-sided test of the TOST (drop < threshold) is significant; otherwise inconclusive. "
     "di.p_value (log10) and rad.loss_gap use one-sample t-tests against their thresholds in the same way. "
-    "A configuration is in conflict if any of its metrics is; a cell is in conflict if any of its configurations is."
+    "A configuration is in conflict if any of its metrics is; a cell is in conflict if any of its configurations is. "
+    "Under a sequential seed design each test is at the level of its look instead of alpha (see 'Seeds and looks')."
 )
 
 
@@ -143,6 +145,7 @@ def _build(
     names = ["report.md", "report.html", "conflicts.csv", "pareto.csv", "equivalence.csv", "operating_points.csv"]
     blocks += _operating_section(points, objectives)
     blocks += _conflict_section(matrix, folder, names)
+    blocks += _seeds_section(df, matrix)
     blocks += _pareto_section(df, points, front, objectives, constraints, folder, names)
     blocks += _curve_section(df, folder, names)
     matrix.cells.to_csv(folder / "conflicts.csv", index=False)
@@ -257,6 +260,7 @@ def _conflict_section(matrix: ConflictMatrix, folder: Path, names: list[str]) ->
         "tost_p",
         "p_conflict",
         "p_no_conflict",
+        "level",
         "verdict",
     ]
     blocks += [
@@ -269,6 +273,61 @@ def _conflict_section(matrix: ConflictMatrix, folder: Path, names: list[str]) ->
         Table(decisive[columns], max_rows=80),
     ]
     return blocks
+
+
+def _seeds_section(df: pd.DataFrame, matrix: ConflictMatrix) -> list[Block]:
+    """The cells of a sequential seed design: their seeds, looks and verdicts, why looks added seeds, and for
+    the undecided ones the effect, its spread and about how many seeds would decide it."""
+    eq = matrix.equivalence
+    if eq.empty or "design" not in eq.columns or not (eq["looks"] > 1).any():
+        return []
+    decisive = eq[(eq["role"] == "verdict") & (eq["looks"] > 1)]
+    verdicts = matrix.configs.set_index("config_id")["verdict"]
+    look = pd.to_numeric(df["look"], errors="coerce") if "look" in df.columns else pd.Series(0, index=df.index)
+    rows = []
+    for (dataset, mechanisms, config_id), group in decisive.groupby(["dataset", "mechanisms", "config_id"],
+                                                                    sort=True):
+        mine = df[(df["config_id"] == config_id).to_numpy() & (look > 0).to_numpy()]
+        reason = ""
+        if len(mine):
+            last = str(mine.loc[look[mine.index].idxmax(), "look_reason"] or "")
+            reason = last.split(f"{config_id} ", 1)[-1]
+        open_ = group[group["verdict"] == "inconclusive"]
+        figures = "; ".join(
+            f"{r.metric}: {_effect(r)}" + ("" if pd.isna(r.seeds_to_decide) else
+                                            " (the mean sits on the threshold)" if r.seeds_to_decide == float("inf")
+                                            else f", about {int(r.seeds_to_decide)} seeds each would decide it")
+            for r in open_.itertuples())
+        rows.append({"dataset": dataset, "mechanisms": mechanisms, "config_id": config_id,
+                     "design": group["design"].iloc[0], "seeds": int(group["n"].max()),
+                     "look": f"{int(group['look'].max())} of {int(group['looks'].max())}",
+                     "verdict": str(verdicts.get(config_id, "")), "more seeds because": reason or "(first look)",
+                     "undecided: effect, spread, seeds to decide": figures})
+    table = pd.DataFrame(rows)
+    grown = int((table["more seeds because"] != "(first look)").sum())
+    return [
+        Heading("Seeds and looks"),
+        Text(
+            "These cells ran under a sequential seed design (seeds: {min, max, step}): they started with min seeds, "
+            "and a cell whose verdict was still undecided got more seeds, with the baselines its undecided "
+            "comparisons test against, until it was decided or reached max. Each look tests at its own level "
+            "(O'Brien-Fleming-type alpha spending, Lan & DeMets 1983, split over the looks by the union bound), so "
+            "that over all looks a false 'no conflict' and a false 'conflict' each stay at or below alpha; "
+            f"equivalence.csv gives every comparison's design, look and level. {grown} of {len(table)} cells got "
+            "more than their first seeds. For a cell still undecided at its max, the figures say how far its "
+            "mean lies from the threshold, with what spread, and about how many seeds per group a one-sided test "
+            "at the design's last level would need to decide it with 80 % power if they held."
+        ),
+        Table(table, max_rows=100),
+    ]
+
+
+def _effect(r: Any) -> str:
+    """`drop 0.065 vs 0.1, sd 0.03 / 0.02, n 10 / 10` for an undecided comparison (an equivalence row)."""
+    if r.test == "welch+tost":
+        return f"drop {-r.difference:.3g} vs {r.threshold:.3g}, sd {r.std:.3g} / {r.std_baseline:.3g}, n {r.n} / " \
+               f"{r.n_baseline}"
+    return f"mean {r.mean:.3g} vs {r.threshold:.3g} ({r.scale}), sd {r.std:.3g}, n {r.n}"
 
 
 def _operating_section(points: OperatingPoints, objectives: dict[str, str]) -> list[Block]:

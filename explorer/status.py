@@ -15,8 +15,11 @@ __all__ = ["read_rows", "summarise"]
 
 
 #: What :func:`summarise` reads: a few of the row's ~110 columns (each Parquet file costs per column read).
-STATUS_COLUMNS = ("trial_id", "seed", "dataset", "mechanisms", "status", "error", "node", "start_time", "end_time",
-                  "acc", "adv.acc", "wm.acc", "rad.loss_gap", "di.p_value", "dp.epsilon")
+STATUS_COLUMNS = ("trial_id", "config_id", "seed", "dataset", "mechanisms", "status", "error", "node", "start_time",
+                  "end_time", "acc", "adv.acc", "wm.acc", "rad.loss_gap", "di.p_value", "dp.epsilon", "seeds_design",
+                  "look", "look_reason")
+#: Characters of a look's reason shown per cell (the rows keep it whole).
+REASON_CHARS = 240
 
 
 def read_rows(out: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
@@ -70,10 +73,36 @@ def summarise(rows: pd.DataFrame) -> str:
         table = ok.groupby(["dataset", "mechanisms"])[cols].mean().round(4)
         table.insert(0, "n", ok.groupby(["dataset", "mechanisms"]).size())
         lines.append(table.to_string())
+    lines += _looks(rows)
     errors = rows[rows["status"] == "error"].sort_values("end_time").tail(3)
     for _, r in errors.iterrows():
         lines.append(f"error in {r['trial_id']} ({r['mechanisms']}, seed {r['seed']}): {r['error']}")
     return "\n".join(lines)
+
+
+def _looks(rows: pd.DataFrame) -> list[str]:
+    """Which cells of a sequential seed design got seeds beyond their first ones, and why (the rows' ``look``
+    and ``look_reason``, written by ``explorer.looks``)."""
+    if "look" not in rows.columns:
+        return []
+    look = pd.to_numeric(rows["look"], errors="coerce")
+    added = rows[(look > 0).to_numpy(dtype=bool)].assign(look=look[look > 0])
+    sequential = rows["seeds_design"].fillna("").astype(str).ne("").any() if "seeds_design" in rows.columns else False
+    if added.empty:
+        return ["sequential seeds: every cell so far decided at its first seeds (no look added any)"] if sequential \
+            else []
+    combos = added[added["mechanisms"].astype(str).str.contains("+", regex=False)]
+    lines = [f"sequential seeds: looks added {len(added)} trial(s), {len(combos)} to {combos['config_id'].nunique()} "
+             f"undecided cell(s) and {len(added) - len(combos)} to their baselines:"]
+    ok = rows[rows["status"] == "ok"]
+    for config_id, group in combos.groupby("config_id", sort=False):
+        last = group.sort_values("look").iloc[-1]
+        reason = str(last.get("look_reason") or "").split(f"{config_id} ", 1)[-1]
+        reason = reason if len(reason) <= REASON_CHARS else reason[:REASON_CHARS - 3] + "..."
+        n = int((ok["config_id"] == config_id).sum())
+        lines.append(f"  {last['mechanisms']} {config_id} ({last['dataset']}, design {last.get('seeds_design')}): "
+                     f"{n} seeds after look {int(group['look'].max())}, which ran because it was {reason}")
+    return lines
 
 
 def main(out: str) -> int:

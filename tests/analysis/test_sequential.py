@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -135,3 +136,24 @@ def test_a_decided_cell_needs_no_more_seeds() -> None:
     at_max = _rows(0.075, 10, "3-10/1", sd=0.05, seed=1)
     assert conflicts(at_max).configs["verdict"].tolist() == ["inconclusive"]
     assert undecided(at_max).empty  # its design allows no further look
+
+
+def test_the_report_shows_the_looks_and_what_an_undecided_cell_would_need(tmp_path: Path) -> None:
+    from analysis import write_report
+
+    rows = _rows(0.075, 3, "3-10/1")
+    extra = _rows(0.075, 4, "3-10/1").query("seed == 3 and mechanisms != 'wm'").assign(
+        look=1, look_reason="look 1: dp+wm c-dp+wm undecided at 3 seeds: acc drop 0.075 vs 0.1 (dp)")
+    both = pd.concat([rows.assign(look=0, look_reason=""), extra], ignore_index=True)
+    out = tmp_path / "report"
+    write_report(both, out)
+    text = (out / "report.md").read_text()
+    section = text.split("## Seeds and looks", 1)[1].split("\n## ", 1)[0]
+    assert ("| c-dp+wm | 3-10/1 | 4 | 2 of 8 | inconclusive | undecided at 3 seeds: acc drop 0.075 vs 0.1 (dp) |"
+            in section)
+    assert "acc: drop" in section and "seeds each would decide it" in section
+    eq = pd.read_csv(out / "equivalence.csv")
+    assert {"design", "look", "looks", "level", "seeds_to_decide"} <= set(eq.columns)
+    plain = tmp_path / "plain"
+    write_report(rows.assign(seeds_design=""), plain)
+    assert "## Seeds and looks" not in (plain / "report.md").read_text()  # a fixed design has no looks to show
