@@ -26,7 +26,8 @@ from analysis.thresholds import Thresholds
 from explorer.config import TrialConfig, parse_mechanisms
 from search_spaces.seeds import SeedDesign
 
-__all__ = ["Baseline", "Cell", "LookPlan", "confirmation_cells", "grid_cells", "plan_look", "with_meta"]
+__all__ = ["Baseline", "Cell", "LookPlan", "bounds", "confirmation_cells", "grid_cells", "plan_look", "summary",
+           "with_meta"]
 
 
 @dataclass(frozen=True)
@@ -85,12 +86,10 @@ def strip(config: Mapping[str, Any]) -> dict[str, Any]:
 def _baselines(space: Any, config: Mapping[str, Any], mechs: tuple[str, ...], *, design: SeedDesign | None = None,
                seeds: Sequence[int] | None = None) -> tuple[Baseline, ...]:
     out = []
-    overrides = space.baselines.overrides
     for m in mechs:
-        settings = baseline_settings(config, m)
-        settings.update({k: v for k, v in overrides.items() if k.startswith(f"{m}.")})
-        flat = TrialConfig.from_dict({**settings, "seed": 0}).flat()
-        flat["experiment"] = config.get("experiment", flat.get("experiment"))
+        # the exact baseline the verdict tests against: M alone at the cell's own settings (`baselines.set`
+        # moves the search's screening baselines elsewhere, but the verdict never uses those)
+        flat = TrialConfig.from_dict({**baseline_settings(config, m), "seed": 0}).flat()
         own = design or space.seeds.design_for((m,))
         out.append(Baseline(flat, own, tuple(seeds) if seeds is not None else space.seeds.pool_for((m,))))
     return tuple(out)
@@ -181,27 +180,55 @@ def _add(trials: dict[tuple[str, int], dict[str, Any]], done: set[tuple[str, int
     trials[key] = with_meta(full, design, look, reason)
 
 
-def summary(cells: Sequence[Cell], rows: pd.DataFrame, thresholds: Thresholds | None) -> list[str]:
-    """Lines for the end of a search: how the cells of a sequential design ended, and what the looks added."""
+def _keys(flats: Iterable[Mapping[str, Any]]) -> set[tuple[str, int]]:
+    out = set()
+    for flat in flats:
+        config = TrialConfig.from_dict(strip(flat))
+        out.add((config.config_id(), config.seed))
+    return out
+
+
+def bounds(cells: Sequence[Cell], first: Iterable[Mapping[str, Any]]) -> tuple[set[tuple[str, int]],
+                                                                               set[tuple[str, int]]]:
+    """The (config_id, seed) keys of the first look (``first``: its trial configs) and of every trial the looks
+    may add to them: each cell's and each of its baselines' seeds up to their max."""
+    start = _keys(first)
+    most = set(start)
+    for cell in cells:
+        most |= {(cell.config_id, s) for s in cell.pool}
+        for base in cell.baselines:
+            cid = TrialConfig.from_dict(base.config).config_id()
+            most |= {(cid, s) for s in base.pool}
+    return start, most
+
+
+def summary(cells: Sequence[Cell], rows: pd.DataFrame, thresholds: Thresholds | None,
+            first: Iterable[Mapping[str, Any]] = ()) -> list[str]:
+    """Lines for the end of a search: how the cells of a sequential design ended, what the looks added, and
+    how many trials it used of the most it could (``first``: the first look's trial configs)."""
     from analysis.conflicts import conflicts
 
     if not cells or rows is None or rows.empty:
         return []
     ids = {c.config_id for c in cells}
-    configs = conflicts(rows, thresholds, designs={c.config_id: c.design for c in cells}).configs
-    mine = configs[configs["config_id"].isin(list(ids))]
-    ok = rows[(rows["status"] == "ok").to_numpy(dtype=bool)] if "status" in rows.columns else rows
-    seeds = ok[ok["config_id"].isin(list(ids))].groupby("config_id")["seed"].nunique()
     design = {c.config_id: c.design for c in cells}
-    looks = pd.to_numeric(rows["look"], errors="coerce") if "look" in rows.columns else pd.Series(dtype=float)
-    added = rows[(looks > 0).to_numpy(dtype=bool)] if len(looks) else rows.iloc[0:0]
+    configs = conflicts(rows, thresholds, designs=design).configs
+    mine = configs[configs["config_id"].isin(list(ids))]
+    start, most = bounds(cells, first)
+    keys = list(zip(rows["config_id"].astype(str), rows["seed"].astype(int)))
+    ours = rows[[k in most for k in keys]]
+    ok = ours[(ours["status"] == "ok").to_numpy(dtype=bool)] if "status" in ours.columns else ours
+    seeds = ok[ok["config_id"].isin(list(ids))].groupby("config_id")["seed"].nunique()
+    looks = pd.to_numeric(ours["look"], errors="coerce") if "look" in ours.columns else pd.Series(dtype=float)
+    added = ours[(looks > 0).to_numpy(dtype=bool)] if len(looks) else ours.iloc[0:0]
     grown = {str(c) for c in added["config_id"]} & ids
     counts = {v: int((mine["verdict"] == v).sum()) for v in ("conflict", "no conflict", "inconclusive")}
+    per_look = ", ".join(f"look {int(k)}: {int(v)}" for k, v in looks[looks > 0].value_counts().sort_index().items())
+    used = len({k for k in keys if k in most})
     lines = [f"sequential seeds: {len(ids)} cell(s): {counts['conflict']} conflict, {counts['no conflict']} no "
              f"conflict, {counts['inconclusive']} undecided; {len(ids) - len(grown)} needed only their first seeds, "
-             f"{len(grown)} got more; looks added {len(added)} trial(s)"
-             + (" (" + ", ".join(f"look {int(k)}: {int(v)}" for k, v in looks[looks > 0].value_counts().sort_index()
-                                 .items()) + ")" if len(added) else "")]
+             f"{len(grown)} got more; looks added {len(added)} trial(s)" + (f" ({per_look})" if per_look else "")
+             + (f"; {used} trials used of at most {len(most)} ({len(start)} at the first look)" if start else "")]
     for row in mine[mine["verdict"] == "inconclusive"].itertuples(index=False):
         n = int(seeds.get(row.config_id, 0))
         d = design.get(str(row.config_id))

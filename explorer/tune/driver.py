@@ -535,7 +535,7 @@ def _search(space: Any, opts: SearchOptions) -> int:
                                  tune_config=_tune_config(max_concurrent_trials=concurrency), total=len(configs),
                                  objectives=objectives, feasible=_BestPoint(opts.out, rows, goal, _tuples(space)))
             errors = results.num_errors
-        errors += _looks(space, opts, grid_cells(space, expansion), goal, objectives)
+        errors += _looks(space, opts, grid_cells(space, expansion), goal, objectives, expansion)
         return errors + _after_search(space, opts, goal)
 
     osp = ss.optuna_space(space)
@@ -561,7 +561,8 @@ def _search(space: Any, opts: SearchOptions) -> int:
     return results.num_errors + _after_search(space, opts, goal)
 
 
-def _looks(space: Any, opts: SearchOptions, cells: Sequence[Any], goal: Any, objectives: dict[str, str]) -> int:
+def _looks(space: Any, opts: SearchOptions, cells: Sequence[Any], goal: Any, objectives: dict[str, str],
+           first: Sequence[Mapping[str, Any]] = ()) -> int:
     """The looks of a sequential seed design (`explorer.looks`): after each, the cells still undecided get the
     seeds of their next look, with their baselines, until every cell is decided or at its max. Returns the
     trials that errored."""
@@ -590,7 +591,7 @@ def _looks(space: Any, opts: SearchOptions, cells: Sequence[Any], goal: Any, obj
                              tune_config=_tune_config(max_concurrent_trials=concurrency), total=len(configs),
                              objectives=objectives, feasible=_BestPoint(opts.out, rows, goal, _tuples(space)))
         errors += results.num_errors
-    for line in summary(cells, _existing_rows(opts.out), goal.thresholds):
+    for line in summary(cells, _existing_rows(opts.out), goal.thresholds, first):
         _say(opts, line)
     return errors
 
@@ -622,9 +623,9 @@ def _after_search(space: Any, opts: SearchOptions, goal: Any) -> int:
 
 
 def _confirmation_trials(space: Any, opts: SearchOptions, top: int, design: Any
-                         ) -> tuple[list[dict[str, Any]], Any, list[Any]]:
+                         ) -> tuple[list[dict[str, Any]], Any, list[Any], list[dict[str, Any]]]:
     """The confirmation trials missing from OUT (`explorer.confirm.plan_confirmation`: the first look of a
-    sequential design), the rows read and the cells later looks may add seeds to."""
+    sequential design), the rows read, the cells later looks may add seeds to and the whole first look."""
     from explorer.confirm import plan_confirmation
     from explorer.looks import confirmation_cells, with_meta
 
@@ -637,14 +638,14 @@ def _confirmation_trials(space: Any, opts: SearchOptions, top: int, design: Any
         f"{design.min} seeds"
     _say(opts, f"confirmation: {len(plan.candidates)} candidate(s) x {seeds} with their baselines at the "
                f"same settings: {len(configs)} trials to run ({len(plan.trials) - len(configs)} already in {opts.out})")
-    return configs, rows, confirmation_cells(space, design, plan.trials)
+    return configs, rows, confirmation_cells(space, design, plan.trials), list(plan.trials)
 
 
 def _confirm(space: Any, opts: SearchOptions, top: int, design: Any, goal: Any,
-             planned: tuple[list[dict[str, Any]], Any, list[Any]] | None = None) -> int:
+             planned: tuple[list[dict[str, Any]], Any, list[Any], list[dict[str, Any]]] | None = None) -> int:
     """Run the confirmation trials missing from OUT, then its looks (a sequential design), then print the best
     point over all rows."""
-    configs, rows, cells = planned or _confirmation_trials(space, opts, top, design)
+    configs, rows, cells, first = planned or _confirmation_trials(space, opts, top, design)
     _drop_stale_errors(opts.out, rows, {_key(c) for c in configs})
     errors = 0
     if configs:
@@ -655,7 +656,7 @@ def _confirm(space: Any, opts: SearchOptions, top: int, design: Any, goal: Any,
                              tune_config=_tune_config(max_concurrent_trials=concurrency), total=len(configs),
                              objectives=goal.objectives, feasible=_BestPoint(opts.out, rows, goal, _tuples(space)))
         errors = results.num_errors
-    errors += _looks(space, opts, cells, goal, goal.objectives)
+    errors += _looks(space, opts, cells, goal, goal.objectives, first)
     _final_line(space, opts, goal)
     return errors
 

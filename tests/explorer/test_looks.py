@@ -101,3 +101,13 @@ def test_confirmation_cells_use_the_confirmation_design_for_candidates_and_basel
     assert len(cells) == 1 and cells[0].design == design and len(cells[0].pool) == 6
     assert {b.config["mechanisms"] for b in cells[0].baselines} == {"dp", "wm"}
     assert all(b.design == design and len(b.pool) == 6 for b in cells[0].baselines)
+
+
+def test_looks_extend_the_exact_baseline_not_the_screening_one_of_baselines_set() -> None:
+    """`baselines.set` puts the search's baselines at reference values; a look must extend M alone at the
+    cell's own settings, the baseline its verdict is tested against."""
+    space = ss.loads(SPACE.replace("seeds:", "baselines: {set: {dp.target_epsilon: 3}}\nseeds:"))
+    cells = grid_cells(space, ss.expand(space).configs())
+    for cell in cells:
+        dp = next(b for b in cell.baselines if b.config["mechanisms"] == "dp")
+        assert dp.config["dp.target_epsilon"] == cell.config["dp.target_epsilon"] != 3
