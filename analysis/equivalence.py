@@ -116,7 +116,10 @@ def equivalence(
     if configs.empty:
         return pd.DataFrame(columns=list(COLUMNS))
     designs = {**config_designs(rows[is_combo]), **(designs or {})}
-    parts = [_drop_rows(configs, rows, th, designs), _absolute_rows(configs, rows, th, designs)]
+    combos = rows[is_combo]
+    sequential = combos[combos["config_id"].isin([c for c, d in designs.items() if d.sequential])]
+    seed_sets = {str(cid): frozenset(int(s) for s in group["seed"]) for cid, group in sequential.groupby("config_id")}
+    parts = [_drop_rows(configs, rows, th, designs, seed_sets), _absolute_rows(configs, rows, th, designs, seed_sets)]
     out = pd.concat([p for p in parts if not p.empty], ignore_index=True)
     order = out["dataset"].map(lambda d: dataset_order(str(d)))
     out = out.assign(_order=order).sort_values(
@@ -186,12 +189,30 @@ def _sized(row: object) -> str:
         return ""
     if np.isinf(seeds):
         return "; the mean sits on the threshold: more seeds would not decide it"
-    return (f"; about {int(seeds)} seeds each would decide it (80 % power at level {getattr(row, 'last_level'):.2g}, "
-            "if the effect and spread hold)")
+    level = float(getattr(row, "last_level"))
+    at = "" if int(getattr(row, "looks")) == 1 else "the last look's "
+    return f"; about {int(seeds)} seeds each would decide it (80 % power at {at}level {level:.2g}, if the effect and " \
+           "spread hold)"
+
+
+def _member_baselines(chosen: pd.DataFrame, rows: pd.DataFrame, mech: str, metrics: list[str],
+                      seed_sets: dict[str, frozenset[int]]) -> pd.DataFrame:
+    """`member_baselines`, except that a config under a sequential design (`seed_sets`: its seeds) is compared
+    with the baseline rows of its own seeds. The driver runs a cell and its baselines under the same seed numbers,
+    so a cell's data, and with it its tests, change only at its own looks: a shared baseline that another
+    cell's looks extend does not test it again (a test the spending would not count)."""
+    base = member_baselines(chosen, rows, mech, metrics)
+    for cid, seeds in seed_sets.items():
+        index = chosen.index[(chosen["config_id"] == cid).to_numpy()]
+        if len(index):
+            own = member_baselines(chosen.loc[index], rows[rows["seed"].isin(list(seeds)).to_numpy()], mech, metrics)
+            base.loc[index, own.columns] = own
+    return base
 
 
 def _drop_rows(
-    configs: pd.DataFrame, rows: pd.DataFrame, th: Thresholds, designs: dict[str, SeedDesign]
+    configs: pd.DataFrame, rows: pd.DataFrame, th: Thresholds, designs: dict[str, SeedDesign],
+    seed_sets: dict[str, frozenset[int]]
 ) -> pd.DataFrame:
     metrics = [m for m in ("acc", *DROP_METRICS) if m in rows.columns]
     mechs = sorted({x for v in configs["mechanisms"] for x in members(v)})
@@ -202,7 +223,7 @@ def _drop_rows(
             if mech == "none"
             else configs[configs["mechanisms"].map(lambda v, m=mech: m in members(v)).to_numpy(dtype=bool)]
         )
-        base = member_baselines(chosen, rows, mech, metrics)
+        base = _member_baselines(chosen, rows, mech, metrics, seed_sets)
         merged = pd.concat([chosen, base.add_suffix(":base", axis=1)], axis=1)
         for metric in metrics:
             relevant = metric == "acc" or DROP_METRICS[metric][0] == mech
@@ -323,7 +344,8 @@ def _stat(frame: pd.DataFrame, kind: str, column: str) -> pd.Series:
 
 
 def _absolute_rows(
-    configs: pd.DataFrame, rows: pd.DataFrame, th: Thresholds, designs: dict[str, SeedDesign]
+    configs: pd.DataFrame, rows: pd.DataFrame, th: Thresholds, designs: dict[str, SeedDesign],
+    seed_sets: dict[str, frozenset[int]]
 ) -> pd.DataFrame:
     # Each spec's absolute rule (di.p_value below di_p on a log10 scale, rad.loss_gap reaching rad_gap). The
     # mechanism's own baseline is attached for reference: when it misses the threshold too, the reason says so.
@@ -339,7 +361,7 @@ def _absolute_rows(
             continue
         n, mean, std = (_stat(chosen, kind, column) for kind in ("n", "mean", "std"))
         n = n.fillna(0).astype(int)
-        base = member_baselines(chosen, rows, mech, [column]).add_suffix(":base", axis=1)
+        base = _member_baselines(chosen, rows, mech, [column], seed_sets).add_suffix(":base", axis=1)
         base_n = _stat(base, "n", f"{column}:base")
         good_side = "less" if bad_side == "greater" else "greater"
         frame = pd.DataFrame(

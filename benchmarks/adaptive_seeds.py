@@ -3,14 +3,17 @@
 The reproduction (``results/reproduction``) ran a fixed design: 3 seeds per mechanism alone and 5 per pair.
 This script trains nothing. It replays, on those rows, what the driver would have run under a sequential
 design ({min: 2, max: 5} for combinations, {min: 2, max: 3} for mechanisms alone by default), taking each
-config's seeds in the order they ran (its rows sorted by ``start_time``):
+config's seeds in the order the driver runs them, by seed number: the driver gives a cell and the baselines
+it extends the same seeds in the same order, and compares a sequential cell with the baseline rows of its
+own seeds (docs/analysis.md, "Sequential verdicts"). The reproduction's searches ran them in that order too;
+their start times interleave only because five trials ran at once.
 
 - look 1 judges every config's first ``min`` rows (each combination config is a *cell*);
 - after each look, ``explorer.looks.plan_look`` itself plans the next trials: an undecided cell gets the seeds
   of its next look, and so do the baselines its undecided comparisons test against (the member mechanisms
   alone at the same settings, built as the driver builds them with ``analysis.baselines.baseline_settings``;
   a baseline is shared, so its count is the largest any cell asked of it, at least its min, at most its max);
-- the planned trials are taken from the committed rows (the next ones in start order), and the loop stops
+- the planned trials are taken from the committed rows (the next seeds), and the loop stops
   when no cell is undecided below its max. Every verdict comes from ``analysis.conflicts`` with
   ``designs=`` (the per-look levels of ``analysis.sequential``), under the reproduction's thresholds (the
   defaults, as ``explorer reproduction`` in docs/reproduction.md uses).
@@ -166,11 +169,12 @@ def _relabel(ok: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
 
 def replay(rows: pd.DataFrame, pair_design: SeedDesign = SeedDesign(2, 5), alone_design: SeedDesign = SeedDesign(2, 3),
            thresholds: Thresholds | None = None) -> Replay:
-    """Replay the sequential design on ``rows`` (every config's rows in start order; nothing is trained)."""
+    """Replay the sequential design on ``rows`` (every config's seeds in the driver's order; nothing is
+    trained)."""
     th = thresholds or Thresholds()
     ok, stored = _relabel(ok_rows(rows))
     columns = hyperparameter_columns(ok)
-    order = ok.sort_values(["start_time", "seed"], kind="stable")
+    order = ok.sort_values(["seed"], kind="stable")
     pools = {str(c): tuple(dict.fromkeys(int(s) for s in g["seed"])) for c, g in order.groupby("config_id", sort=False)}
     first = ok.groupby("config_id", sort=True).head(1)
     cells, users, missing = [], {}, []
@@ -297,8 +301,8 @@ def report(r: Replay, rows: pd.DataFrame, label: str) -> list[str]:
              f"{len(r.rows['config_id'].unique()) - len(r.cells)} single-mechanism configs",
              f"designs: combinations {p.text} (looks at {', '.join(map(str, p.looks()))} seeds, levels {levels}); "
              f"mechanisms alone {s.text}; thresholds: {describe(r.adaptive.thresholds)} (the defaults)",
-             "seeds taken in start_time order; trials planned by explorer.looks.plan_look, verdicts by "
-             "analysis.conflicts(designs=...)"]
+             "seeds taken in seed order, as the driver runs them; trials planned by explorer.looks.plan_look, "
+             "verdicts by analysis.conflicts(designs=...)"]
     for m in r.missing_baselines:
         lines.append(f"  no baseline rows: {m}")
     for rec in r.looks:

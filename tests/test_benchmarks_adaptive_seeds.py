@@ -39,7 +39,7 @@ def _rows() -> pd.DataFrame:
     t0 = pd.Timestamp("2026-01-01", tz="UTC")
     for (mechs, eps), (acc, sd, wm) in METRICS.items():
         n = 5 if "+" in mechs else 3
-        # the clear pair's seeds ran in reverse order: the replay must take them in start order (4, 3, ...)
+        # the clear pair's seeds started in reverse order: the replay takes them as the driver runs them, by seed
         order = list(range(n))[::-1] if (mechs, eps) == ("dp+wm", 2) else list(range(n))
         for rank, seed in enumerate(order):
             flat: dict[str, object] = {"dataset": "synthetic", "model": "tiny", "experiment": "adaptive",
@@ -62,7 +62,7 @@ def test_a_clear_cell_stops_at_its_min_and_an_undecided_one_runs_to_its_max() ->
     cells = {c.config["dp.target_epsilon"]: c.config_id for c in r.cells}
     clear, close = cells[2], cells[8]
     assert r.seeds[clear] == 2 and r.history[clear][0] == "conflict"
-    assert set(r.used.loc[r.used["config_id"] == clear, "seed"]) == {3, 4}  # the first two by start_time
+    assert set(r.used.loc[r.used["config_id"] == clear, "seed"]) == {0, 1}  # the first two seeds, as the driver
     assert r.verdict(clear)["verdict"] == r.verdict(clear, fixed=True)["verdict"] == "conflict"
     assert r.seeds[close] == 5 and set(r.history[close]) == {"inconclusive"}
     assert r.verdict(close)["verdict"] == "inconclusive"

@@ -157,3 +157,17 @@ def test_the_report_shows_the_looks_and_what_an_undecided_cell_would_need(tmp_pa
     plain = tmp_path / "plain"
     write_report(rows.assign(seeds_design=""), plain)
     assert "## Seeds and looks" not in (plain / "report.md").read_text()  # a fixed design has no looks to show
+
+
+def test_a_sequential_cell_is_compared_with_the_baseline_seeds_it_ran_with() -> None:
+    """A shared baseline that another cell's looks extend (dp seed 2 here) must not test this cell again: under
+    a sequential design a cell sees only the baseline rows of its own seeds; a fixed design pools them all."""
+    rows = _rows(0.075, 3, "3-10/1")
+    grown = pd.concat([rows, _rows(0.075, 4, "3-10/1").query("seed == 3 and mechanisms == 'dp'")], ignore_index=True)
+    eq = conflicts(grown).equivalence
+    acc = eq[(eq["metric"] == "acc") & (eq["role"] == "verdict")].iloc[0]
+    assert (acc["n"], acc["n_baseline"]) == (3, 3)
+    assert acc["p_no_conflict"] == conflicts(rows).equivalence.query("metric == 'acc' and role == 'verdict'").iloc[0][
+        "p_no_conflict"]
+    fixed = conflicts(grown.assign(seeds_design="")).equivalence
+    assert fixed.query("metric == 'acc' and role == 'verdict'").iloc[0]["n_baseline"] == 4
