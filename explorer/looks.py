@@ -203,9 +203,10 @@ def bounds(cells: Sequence[Cell], first: Iterable[Mapping[str, Any]]) -> tuple[s
 
 
 def summary(cells: Sequence[Cell], rows: pd.DataFrame, thresholds: Thresholds | None,
-            first: Iterable[Mapping[str, Any]] = ()) -> list[str]:
+            first: Iterable[Mapping[str, Any]] = (), reused: int = 0) -> list[str]:
     """Lines for the end of a search: how the cells of a sequential design ended, what the looks added, and
-    how many trials it used of the most it could (``first``: the first look's trial configs)."""
+    how many trials it ran of the most it could (``first``: the first look's trial configs, ``reused`` of
+    which were in the output before it started: `explorer validate` does not count those)."""
     from analysis.conflicts import conflicts
 
     if not cells or rows is None or rows.empty:
@@ -228,7 +229,8 @@ def summary(cells: Sequence[Cell], rows: pd.DataFrame, thresholds: Thresholds | 
     lines = [f"sequential seeds: {len(ids)} cell(s): {counts['conflict']} conflict, {counts['no conflict']} no "
              f"conflict, {counts['inconclusive']} undecided; {len(ids) - len(grown)} needed only their first seeds, "
              f"{len(grown)} got more; looks added {len(added)} trial(s)" + (f" ({per_look})" if per_look else "")
-             + (f"; {used} trials used of at most {len(most)} ({len(start)} at the first look)" if start else "")]
+             + (f"; {used - reused} trials run of at most {len(most) - reused} ({len(start) - reused} at the first "
+                f"look" + (f"; {reused} more reused from the output" if reused else "") + ")" if start else "")]
     for row in mine[mine["verdict"] == "inconclusive"].itertuples(index=False):
         n = int(seeds.get(row.config_id, 0))
         d = design.get(str(row.config_id))

@@ -33,7 +33,7 @@ from explorer.outcome import SearchInterrupted, SearchOutcome, session_outcome
 from explorer.tune.checkpoints import is_retired, sweep
 from explorer.tune.dashboard import TrialRepr, job_config, login_hint
 from explorer.tune.paths import RAY_DIR, ROWS_DIR, join_uri, rows_uri, trial_dict, trial_meta
-from explorer.tune.progress import Progress, best_text, write_error_row
+from explorer.tune.progress import Progress, attempt_columns, best_text, start_attempt, write_error_row
 from search_spaces.constraints import METRICS
 
 __all__ = ["SearchOptions", "SearchOutcome", "run_search", "run_search_outcome", "run_confirm",
@@ -80,9 +80,13 @@ def _trainable(config: dict[str, Any], *, out: str, objectives: Sequence[str] = 
                         checkpoint=tune.Checkpoint.from_directory(d))
 
     if row is None:
+        node_id = ray.get_runtime_context().get_node_id()
+        # this attempt's node joins the trial's earlier ones (a retry after a lost node ran elsewhere)
+        attempts = start_attempt(tune.get_context().get_storage(), node_id, socket.gethostname())
         output = train(trial_config, on_epoch=on_epoch, resume_from=resume)
         row = build_row(trial_config, output, trial_id=trial_id, start=start, end=datetime.now(timezone.utc))
-        row["node_id"] = ray.get_runtime_context().get_node_id()
+        row["node_id"] = node_id
+        row.update(attempt_columns(attempts))
         row.update(trial_meta(config))
         write_rows([row], rows_uri(out, trial_id))
     final: dict[str, Any] = {k: v for k, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
@@ -535,7 +539,8 @@ def _search(space: Any, opts: SearchOptions) -> int:
                                  tune_config=_tune_config(max_concurrent_trials=concurrency), total=len(configs),
                                  objectives=objectives, feasible=_BestPoint(opts.out, rows, goal, _tuples(space)))
             errors = results.num_errors
-        errors += _looks(space, opts, grid_cells(space, expansion), goal, objectives, expansion)
+        errors += _looks(space, opts, grid_cells(space, expansion), goal, objectives, expansion,
+                         len({_key(c) for c in expansion} & done))
         return errors + _after_search(space, opts, goal)
 
     osp = ss.optuna_space(space)
@@ -562,7 +567,7 @@ def _search(space: Any, opts: SearchOptions) -> int:
 
 
 def _looks(space: Any, opts: SearchOptions, cells: Sequence[Any], goal: Any, objectives: dict[str, str],
-           first: Sequence[Mapping[str, Any]] = ()) -> int:
+           first: Sequence[Mapping[str, Any]] = (), reused: int = 0) -> int:
     """The looks of a sequential seed design (`explorer.looks`): after each, the cells still undecided get the
     seeds of their next look, with their baselines, until every cell is decided or at its max. Returns the
     trials that errored."""
@@ -591,7 +596,7 @@ def _looks(space: Any, opts: SearchOptions, cells: Sequence[Any], goal: Any, obj
                              tune_config=_tune_config(max_concurrent_trials=concurrency), total=len(configs),
                              objectives=objectives, feasible=_BestPoint(opts.out, rows, goal, _tuples(space)))
         errors += results.num_errors
-    for line in summary(cells, _existing_rows(opts.out), goal.thresholds, first):
+    for line in summary(cells, _existing_rows(opts.out), goal.thresholds, first, reused):
         _say(opts, line)
     return errors
 
@@ -623,9 +628,10 @@ def _after_search(space: Any, opts: SearchOptions, goal: Any) -> int:
 
 
 def _confirmation_trials(space: Any, opts: SearchOptions, top: int, design: Any
-                         ) -> tuple[list[dict[str, Any]], Any, list[Any], list[dict[str, Any]]]:
+                         ) -> tuple[list[dict[str, Any]], Any, list[Any], list[dict[str, Any]], int]:
     """The confirmation trials missing from OUT (`explorer.confirm.plan_confirmation`: the first look of a
-    sequential design), the rows read, the cells later looks may add seeds to and the whole first look."""
+    sequential design), the rows read, the cells later looks may add seeds to, the whole first look and how many
+    of its trials OUT held already."""
     from explorer.confirm import plan_confirmation
     from explorer.looks import confirmation_cells, with_meta
 
@@ -638,14 +644,15 @@ def _confirmation_trials(space: Any, opts: SearchOptions, top: int, design: Any
         f"{design.min} seeds"
     _say(opts, f"confirmation: {len(plan.candidates)} candidate(s) x {seeds} with their baselines at the "
                f"same settings: {len(configs)} trials to run ({len(plan.trials) - len(configs)} already in {opts.out})")
-    return configs, rows, confirmation_cells(space, design, plan.trials), list(plan.trials)
+    return configs, rows, confirmation_cells(space, design, plan.trials), list(plan.trials), \
+        len(plan.trials) - len(configs)
 
 
 def _confirm(space: Any, opts: SearchOptions, top: int, design: Any, goal: Any,
-             planned: tuple[list[dict[str, Any]], Any, list[Any], list[dict[str, Any]]] | None = None) -> int:
+             planned: tuple[list[dict[str, Any]], Any, list[Any], list[dict[str, Any]], int] | None = None) -> int:
     """Run the confirmation trials missing from OUT, then its looks (a sequential design), then print the best
     point over all rows."""
-    configs, rows, cells, first = planned or _confirmation_trials(space, opts, top, design)
+    configs, rows, cells, first, reused = planned or _confirmation_trials(space, opts, top, design)
     _drop_stale_errors(opts.out, rows, {_key(c) for c in configs})
     errors = 0
     if configs:
@@ -656,7 +663,7 @@ def _confirm(space: Any, opts: SearchOptions, top: int, design: Any, goal: Any,
                              tune_config=_tune_config(max_concurrent_trials=concurrency), total=len(configs),
                              objectives=goal.objectives, feasible=_BestPoint(opts.out, rows, goal, _tuples(space)))
         errors = results.num_errors
-    errors += _looks(space, opts, cells, goal, goal.objectives, first)
+    errors += _looks(space, opts, cells, goal, goal.objectives, first, reused)
     _final_line(space, opts, goal)
     return errors
 
