@@ -12,6 +12,7 @@ can hold the pairs, the decoupled variants and the sweeps of a dataset together.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -139,6 +140,7 @@ def reproduction_tables(df: pd.DataFrame, thresholds: Thresholds | None = None) 
     tables["table10"] = _table10(ok_rows(df), datasets)
     tables["di_scale"] = _di_scale(ok_rows(df), datasets)
     every = conflicts(ok_rows(df), th)  # every setting's verdict against its own baselines
+    tables["advtr_training"] = _advtr_training(ok_rows(df), datasets, every)
     (dp_wm, gamma) = _SWEEPS
     tables["sweep_dp_wm"] = _sweep(ok_rows(df), datasets, *dp_wm, ["acc", "wm.acc", "dp.epsilon"],
                                    verdicts=every, paper_verdict=_paper_sweep_verdict)
@@ -379,6 +381,65 @@ def _di_scale(rows: pd.DataFrame, datasets: list[str]) -> pd.DataFrame:
                     f"< {paper.DI_BELOW:g} on every seed": "yes" if bool((p < paper.DI_BELOW).all()) else "no"})
     order = {DATASETS[d]: i for i, d in enumerate(datasets)}
     out.sort(key=lambda row: order[str(row["dataset"])])  # stable: within a dataset, by scale
+    return pd.DataFrame(out, columns=columns)
+
+
+def _history(rows: pd.DataFrame, key: str) -> list[list[float]]:
+    """Each row's per-epoch test figures for ``key`` (the row's ``history`` JSON; [] where it has none)."""
+    out = []
+    for text in rows["history"] if "history" in rows.columns else [None] * len(rows):
+        try:
+            values = json.loads(text).get(key, []) if isinstance(text, str) and text else []
+        except (ValueError, AttributeError):
+            values = []
+        out.append([float(v) for v in values])
+    return out
+
+
+def _mean_sd(values: list[float]) -> str:
+    clean = [v for v in values if not math.isnan(v)]
+    if not clean:
+        return ""
+    if len(clean) == 1:
+        return _num(clean[0])
+    return f"{_num(float(np.mean(clean)))} ± {_num(float(np.std(clean, ddof=1)))}"
+
+
+def _advtr_training(rows: pd.DataFrame, datasets: list[str], verdicts: ConflictMatrix) -> pd.DataFrame:
+    """ADVTR trained otherwise than the reproduction's PGD-7 for 10 epochs (issue 28: the paper's PGD-25), alone
+    and with WM: our final-epoch figures, the verdict of adv+wm against ADVTR and WM alone at the same settings,
+    and beside them the paper's code's selection, the epoch with the best test figure (`best_test_so_far`,
+    `best_adv_so_far`), from the rows' per-epoch `history`: labelled as theirs, never a verdict input."""
+    columns = ["dataset", "mechanisms", "training", "seeds", "acc (final epoch, ours)", "φ_ADV (final epoch, ours)",
+               "φ_WM (final epoch, ours)", "acc, best epoch on test (the paper's selection)",
+               "φ_ADV, best epoch on test (the paper's selection)", "verdict (ours)"]
+    need = ["adv.steps", "train.epochs", "adv.gamma"]
+    if any(k not in rows.columns for k in need):
+        return pd.DataFrame(columns=columns)
+    steps = pd.to_numeric(rows["adv.steps"], errors="coerce")
+    epochs = pd.to_numeric(rows["train.epochs"], errors="coerce")
+    mine = rows[(rows["mechanisms"].isin(["adv", "adv+wm"]) & ((steps != 7) | (epochs != 10))
+                 & np.isclose(pd.to_numeric(rows["adv.gamma"], errors="coerce"), 0.125)).to_numpy(dtype=bool)]
+    config_verdicts = verdicts.configs.set_index("config_id")["verdict"] if len(verdicts.configs) else pd.Series()
+    out = []
+    for (d, mechs, k, e), group in mine.groupby(["dataset", "mechanisms", "adv.steps", "train.epochs"], sort=True):
+        if d not in datasets:
+            continue
+        acc_h, adv_h = _history(group, "acc"), _history(group, "adv.acc")
+        best_acc = [max(h) for h in acc_h if h]
+        best_adv = [max(h) for h in adv_h if h]
+        picked = [f"{_num(max(h))} (epoch {h.index(max(h)) + 1})" for h in adv_h if h]
+        verdict = ", ".join(sorted({str(config_verdicts.get(c, "")) for c in group["config_id"]} - {""}))
+        out.append({"dataset": DATASETS[d], "mechanisms": mechs, "training": f"PGD-{int(k)}, {int(e)} epochs",
+                    "seeds": len(group),
+                    "acc (final epoch, ours)": _mean_sd(list(pd.to_numeric(group["acc"], errors="coerce"))),
+                    "φ_ADV (final epoch, ours)": _mean_sd(list(pd.to_numeric(group["adv.acc"], errors="coerce"))),
+                    "φ_WM (final epoch, ours)": _mean_sd(list(pd.to_numeric(group.get("wm.acc", pd.Series(
+                        math.nan, index=group.index)), errors="coerce"))) if "wm" in mechs else "",
+                    "acc, best epoch on test (the paper's selection)": _mean_sd(best_acc),
+                    "φ_ADV, best epoch on test (the paper's selection)":
+                        (_mean_sd(best_adv) + f" ({'; '.join(picked)})") if best_adv else "",
+                    "verdict (ours)": verdict if "+" in mechs else ""})
     return pd.DataFrame(out, columns=columns)
 
 
