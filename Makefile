@@ -25,7 +25,7 @@ demo: $(STAMP)
 # Lint and type-check first (settings in pyproject.toml), then the default suite.
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy explorer search_spaces analysis examples/gaussian_noise/gaussian_noise
+	$(BIN)/mypy explorer search_spaces analysis examples/gaussian_noise/gaussian_noise examples/flooding/flooding
 	$(BIN)/python -m pytest -q
 
 test-slow: $(STAMP)

@@ -26,6 +26,11 @@ DROP_METRICS: dict[str, tuple[str, str]] = {
 }
 """Metric -> (mechanism that makes it relevant and is its baseline, Thresholds key), from the specs' rules."""
 
+RISE_METRICS: frozenset[str] = frozenset(
+    m.name for s in registry.specs().values() for m in s.metrics if m.direction == "min" and m.name in DROP_METRICS
+)
+"""Drop-rule metrics where lower is better: for them the rule's bad change is a rise above the baseline."""
+
 
 def _absolute_rules() -> list[tuple[str, Rule, Rule | None]]:
     """(mechanism, absolute rule, relative rule it stands beside or None) for every spec with one."""
@@ -235,11 +240,14 @@ def _drop_rows(
         return pd.DataFrame()
     out = pd.concat(frames, ignore_index=True)
     out = _pick_acc_verdict(out)
+    # the metric's worse side: a drop where higher is better, a rise where lower is (the spec's direction)
+    sign = np.where(out["metric"].isin(list(RISE_METRICS)).to_numpy(), -1.0, 1.0)
     tests = drop_tests(
-        *(out[c].to_numpy(dtype=float) for c in ("n", "mean", "std", "n_baseline", "mean_baseline", "std_baseline")),
-        threshold=out["threshold"].to_numpy(dtype=float),
+        out["n"].to_numpy(dtype=float), sign * out["mean"].to_numpy(dtype=float), out["std"].to_numpy(dtype=float),
+        out["n_baseline"].to_numpy(dtype=float), sign * out["mean_baseline"].to_numpy(dtype=float),
+        out["std_baseline"].to_numpy(dtype=float), threshold=out["threshold"].to_numpy(dtype=float),
     )
-    out = out.assign(**tests, test="welch+tost", scale="linear", margin=out["threshold"] + out["difference"])
+    out = out.assign(**tests, test="welch+tost", scale="linear", margin=out["threshold"] + sign * out["difference"])
     screening = (out["baseline_match"] == "nearest").to_numpy()
     out.loc[screening, ["welch_p", "tost_p", "p_conflict", "p_no_conflict"]] = np.nan  # not the same settings
     out = _with_looks(out, designs, th.alpha)
@@ -297,8 +305,10 @@ def _drop_verdicts(out: pd.DataFrame) -> tuple[list[str], list[str]]:
     verdicts, reasons = [], []
     for row in out.itertuples(index=False):
         alpha, at = row.level, _at_level(row)
-        drop = -row.difference
+        rises = row.metric in RISE_METRICS
+        drop = row.difference if rises else -row.difference  # the change to the worse side
         shown = f"{round(drop, 3) + 0.0:.3f}"  # never "-0.000"
+        noun, verb = ("rise", "rises") if rises else ("drop", "drops")
         if row.n == 0:
             verdict, reason = "inconclusive", f"{row.metric}: no values for the combination"
         elif row.baseline_configs == 0:
@@ -309,26 +319,26 @@ def _drop_verdicts(out: pd.DataFrame) -> tuple[list[str], list[str]]:
             verdict = "inconclusive"
             reason = (
                 f"{row.metric}: screening only, no '{row.baseline}' baseline at these settings "
-                f"(nearest: {row.baseline_settings}; drop {shown} vs {row.threshold:g})"
+                f"(nearest: {row.baseline_settings}; {noun} {shown} vs {row.threshold:g})"
             )
         elif row.n < 2 or row.n_baseline < 2:
             verdict, reason = "inconclusive", f"{row.metric}: n={row.n} vs baseline n={row.n_baseline}, need >= 2 each"
         elif (tested := str(decide(drop > row.threshold, row.p_conflict, row.p_no_conflict, alpha))) == "conflict":
             verdict, reason = (
                 "conflict",
-                f"{row.metric} drops {shown} > {row.threshold:g} vs {row.baseline} (Welch p={row.p_conflict:.2g}{at})",
+                f"{row.metric} {verb} {shown} > {row.threshold:g} vs {row.baseline} (Welch p={row.p_conflict:.2g}{at})",
             )
         elif tested == "no conflict":
             verdict, reason = (
                 "no conflict",
-                f"{row.metric} drop {shown} < {row.threshold:g} vs {row.baseline} "
+                f"{row.metric} {noun} {shown} < {row.threshold:g} vs {row.baseline} "
                 f"(TOST lower p={row.p_no_conflict:.2g}{at})",
             )
         else:
             verdict = "inconclusive"
             spread = f"sd {row.std:.3g} / {row.std_baseline:.3g}, n={row.n}/{row.n_baseline}"
             reason = (
-                f"{row.metric} drop {shown} vs {row.threshold:g} ({row.baseline}; {spread}): neither test "
+                f"{row.metric} {noun} {shown} vs {row.threshold:g} ({row.baseline}; {spread}): neither test "
                 f"significant (Welch p={row.p_conflict:.2g}, TOST lower p={row.p_no_conflict:.2g}{at})"
                 + _sized(row)
             )

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.conflicts import conflicts
-from analysis.equivalence import equivalence
+from analysis.equivalence import RISE_METRICS, equivalence
 from analysis.pareto import Constraints, Objectives, feasible_mask, losses, pareto_mask, pareto_ranks
 from analysis.schema import LOG_METRICS, hyperparameter_columns, members
 from analysis.summary import config_summary
@@ -229,7 +229,8 @@ def _miss_text(metric: str, margin: float, th: Thresholds) -> str:
         return f"{metric} below {value:g} by {-margin:{fmt}}{unit}"
     if rule.kind == "fraction_of_baseline":
         return f"{metric} below {value:g} x the {name}-alone gap by {-margin:.3g}"
-    return f"{metric} drop {value - margin:.3f} > {value:g} (by {-margin:.3f})"
+    change = "rise" if metric in RISE_METRICS else "drop"
+    return f"{metric} {change} {value - margin:.3f} > {value:g} (by {-margin:.3f})"
 
 
 def _with_constraints(candidates: pd.DataFrame, constraints: Constraints | None) -> pd.DataFrame:
@@ -286,7 +287,8 @@ def _with_evidence(candidates: pd.DataFrame, eq: pd.DataFrame) -> pd.DataFrame:
 def _test_text(row: Any) -> str:
     """`wm.acc: no conflict (drop 0.012, Welch p=0.98, TOST lower p=0.0003)` for one deciding comparison."""
     if row.test == _DROP_TEST:
-        detail = f"drop {round(-row.difference, 3) + 0.0:.3f}"
+        rises = row.metric in RISE_METRICS
+        detail = f"{'rise' if rises else 'drop'} {round(row.difference if rises else -row.difference, 3) + 0.0:.3f}"
         if not pd.isna(row.p_conflict):
             detail += f", Welch p={row.p_conflict:.2g}, TOST lower p={row.p_no_conflict:.2g}"
         elif row.baseline_match == "nearest":

@@ -22,7 +22,7 @@ import pandas as pd
 from analysis.cli_args import UsageError, parse_constraints, parse_objectives, parser
 from analysis.conflicts import ConflictMatrix, conflicts
 from analysis.document import Block, Heading, Image, Items, Table, Text, to_html, to_markdown
-from analysis.equivalence import equivalence
+from analysis.equivalence import RISE_METRICS, equivalence
 from analysis.errors import AnalysisInputError
 from analysis.load import ResultsPath, check_columns, load
 from analysis.operating_points import OperatingPoints, best_point, operating_points, point_summary
@@ -41,7 +41,8 @@ MAX_CURVES = 12
 _VERDICT_TEXT = (
     "A drop-based metric (acc, wm.acc, adv.acc) is a conflict when its mean drop exceeds the threshold and "
     "the one-sided Welch test of 'drop > threshold' is significant at alpha; it is no conflict when the "
-    "lower one-sided test of the TOST (drop < threshold) is significant; otherwise inconclusive. "
+    "lower one-sided test of the TOST (drop < threshold) is significant; otherwise inconclusive (for a metric "
+    "where lower is better, the same with its rise). "
     "di.p_value (log10) and rad.loss_gap use one-sample t-tests against their thresholds in the same way. "
     "A configuration is in conflict if any of its metrics is; a cell is in conflict if any of its configurations is. "
     "Under a sequential seed design each test is at the level of its look instead of alpha (see 'Seeds and looks')."
@@ -325,8 +326,8 @@ def _seeds_section(df: pd.DataFrame, matrix: ConflictMatrix) -> list[Block]:
 def _effect(r: Any) -> str:
     """`drop 0.065 vs 0.1, sd 0.03 / 0.02, n 10 / 10` for an undecided comparison (an equivalence row)."""
     if r.test == "welch+tost":
-        return f"drop {-r.difference:.3g} vs {r.threshold:.3g}, sd {r.std:.3g} / {r.std_baseline:.3g}, n {r.n} / " \
-               f"{r.n_baseline}"
+        change = f"rise {r.difference:.3g}" if r.metric in RISE_METRICS else f"drop {-r.difference:.3g}"
+        return f"{change} vs {r.threshold:.3g}, sd {r.std:.3g} / {r.std_baseline:.3g}, n {r.n} / {r.n_baseline}"
     return f"mean {r.mean:.3g} vs {r.threshold:.3g} ({r.scale}), sd {r.std:.3g}, n {r.n}"
 
 

@@ -14,11 +14,15 @@ from explorer.config import ConfigError
 from explorer.mechanisms.base import Batch, Mechanism, TrainData, TrainState, TrialContext
 from explorer.seeding import generator
 
-__all__ = ["CompositionError", "Composer", "attack_mode", "hooks_off", "plain_step"]
+__all__ = ["CompositionError", "Composer", "MissingMetric", "attack_mode", "hooks_off", "plain_step"]
 
 
 class CompositionError(ConfigError):
     """The mechanisms cannot run together in this trial; the message lists every reason."""
+
+
+class MissingMetric(RuntimeError):
+    """A mechanism's ``evaluate`` left out a metric its spec declares: the trial is an error, with one line."""
 
 
 @contextlib.contextmanager
@@ -47,10 +51,11 @@ def attack_mode(model: nn.Module) -> contextlib.AbstractContextManager[nn.Module
 
 
 def plain_step(state: TrainState, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor) -> None:
-    """A non-private optimizer step on the shared parameters (Section 7's decoupled training)."""
+    """A non-private optimizer step on the shared parameters (Section 7's decoupled training), with the trial's
+    training loss as it was before DP-SGD wrapped it (``TrainState.loss``)."""
     with hooks_off(state.model, train=True):
         optimizer.zero_grad(set_to_none=True)
-        nn.functional.cross_entropy(state.network(x), y).backward()
+        state.loss(state.network(x), y).backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
@@ -119,6 +124,9 @@ class Composer:
         return {f"{m.name}.{k}": v for m in self.mechanisms for k, v in m.resolved(ctx).items()}
 
     def evaluate(self, ctx: TrialContext, state: TrainState) -> dict[str, float]:
+        """Every mechanism's metrics, namespaced; a declared metric (neither ``everywhere`` nor ``optional`` in
+        its spec) that ``evaluate`` left out makes the trial an error (:class:`MissingMetric`), not a silent
+        NaN in its row."""
         metrics: dict[str, float] = {}
         for m in self.mechanisms:
             for key, value in m.evaluate(ctx, state).items():
@@ -126,4 +134,10 @@ class Composer:
                 if full in metrics:
                     raise AssertionError(f"metric {full} reported twice")
                 metrics[full] = value
+            spec = getattr(m, "spec", None)
+            declared = [d.name for d in spec.metrics if not (d.everywhere or d.optional)] if spec is not None else []
+            missing = [name for name in declared if name not in metrics]
+            if missing:
+                raise MissingMetric(f"{m.name}: evaluate() did not report {', '.join(missing)}, which its spec "
+                                    "declares (mark a metric reported only in some settings optional=True)")
         return metrics

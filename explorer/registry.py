@@ -33,7 +33,7 @@ def _load(name: str) -> type[Mechanism]:
     module, _, attr = spec.mechanism.partition(":")
     try:
         cls = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError) as err:
+    except (ImportError, AttributeError, TypeError) as err:  # TypeError: e.g. an ``owns`` outside explorer.api.OWNS
         raise ConfigError("mechanisms", name, f"a mechanism whose class {spec.mechanism} imports (from "
                           f"{spec.source}: {type(err).__name__}: {err})") from None
     if not (isinstance(cls, type) and issubclass(cls, Mechanism) and cls.name == name):

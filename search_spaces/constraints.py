@@ -61,7 +61,8 @@ class Constraint:
 
     - ``drop_vs_baseline``: ``reference - value - threshold <= 0``, where ``reference`` is the lowest mean of
       ``metric`` over the baseline groups in ``baseline`` ('none' or mechanism names; empty: resolved from
-      the trial's mechanisms by :meth:`resolve`).
+      the trial's mechanisms by :meth:`resolve`); for a metric where lower is better, its rise:
+      ``value - reference - threshold <= 0`` with the highest mean.
     - ``fraction_of_baseline``: ``threshold * reference - value <= 0`` (the value keeps at least that fraction of
       the baseline's mean; the radioactive rule, docs/metrics.md decision 19).
     - ``min``: ``threshold - value <= 0``;  ``max``: ``value - threshold <= 0``.
@@ -110,6 +111,8 @@ class Constraint:
             refs.append(float(mean))
         if self.kind == "fraction_of_baseline":
             return float(self.threshold * min(refs) - v)
+        if DEFAULT_DIRECTIONS.get(self.metric) == "min":  # lower is better: the worse side is a rise
+            return float(v - max(refs) - self.threshold)
         return float(min(refs) - v - self.threshold)
 
 

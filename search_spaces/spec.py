@@ -27,6 +27,8 @@ class Metric:
 
     ``everywhere``: every trial reports it, with or without the mechanism (``adv.acc``, DESIGN 3.5).
     ``searchable``: it may be a search objective or constraint (diagnostic columns are not).
+    ``optional``: the mechanism reports it only in some settings (e.g. with a knob on); every other metric of
+    the mechanism must come out of its ``evaluate``, or the trial is an error.
     """
 
     name: str
@@ -36,6 +38,7 @@ class Metric:
     log_scale: bool = False
     everywhere: bool = False
     searchable: bool = True
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,23 @@ class MechanismSpec:
         return tuple(f"{self.name}.{f.name}" for f in fields(self.config_cls))
 
 
+#: Which metric direction each rule kind needs ("drop_vs_baseline" follows either: a drop where higher is
+#: better, a rise where lower is).
+_RULE_DIRECTION = {"max": "min", "min": "max", "fraction_of_baseline": "max"}
+
+
+def _against_direction(rule: Rule, direction: str) -> str | None:
+    """Why a rule contradicts its metric's direction (it could never call the metric's worse side a conflict)."""
+    want = _RULE_DIRECTION.get(rule.kind)
+    if want is None or want == direction:
+        return None
+    meaning = {"max": "lies above a bound", "min": "lies below a bound",
+               "fraction_of_baseline": "keeps too small a fraction of the mechanism-alone mean"}[rule.kind]
+    return (f"rule {rule.kind} on {rule.metric!r}: a conflict when the metric {meaning} needs a metric whose "
+            f"direction is {want!r}, got {direction!r} (use drop_vs_baseline, which follows the direction, or "
+            f"the opposite bound)")
+
+
 def spec_problems(spec: Any) -> list[str]:
     """What is wrong with a spec (a plug-in's, say); [] when it is usable."""
     if not isinstance(spec, MechanismSpec):
@@ -157,6 +177,8 @@ def spec_problems(spec: Any) -> list[str]:
     while rule is not None:
         if rule.metric not in names:
             out.append(f"rule metric {rule.metric!r}: expected one of its metrics")
+        elif (bad := _against_direction(rule, spec.metric(rule.metric).direction)) is not None:
+            out.append(bad)
         if not rule.threshold.admits(rule.threshold.default):
             out.append(f"threshold {rule.threshold.key}: default {rule.threshold.default!r} outside its interval")
         rule = rule.absolute

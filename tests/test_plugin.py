@@ -66,7 +66,7 @@ def test_search_sets_its_knobs_and_report_shows_its_verdict(plugin_env: dict[str
     bad = tmp_path / "bad.yaml"
     bad.write_text(space.read_text().replace("0.25]", "2]"))
     run = _run([*EXPLORER, "validate", str(bad)], plugin_env, tmp_path, timeout=60)
-    assert run.returncode == 2 and "gauss.sigma: got 2, expected a number > 0 and <= 1" in run.stderr, run.stderr
+    assert run.returncode == 2 and "gauss.sigma: got 2, expected a number >= 0 and <= 1" in run.stderr, run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
     out, report = tmp_path / "out", tmp_path / "report"
     run = _run([*EXPLORER, "search", str(space), "--out", str(out), "--smoke", "--num-cpus", "2",
@@ -103,20 +103,19 @@ def test_a_broken_plugin_is_one_line_and_builtins_keep_working(case: str, tmp_pa
     assert "trials: 16 = 10 baselines + 6 grid trials" in run.stdout
 
 
-def test_the_plugin_class_asks_what_others_own(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_plugin_class_orders_before_dp_and_owns_only_the_closed_vocabulary(monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
-    from explorer.mechanisms.base import Mechanism
+    from explorer.api import OWNS, Mechanism
     from explorer.mechanisms.dp import DPSGD
 
     monkeypatch.syspath_prepend(str(EXAMPLE))
     from gaussian_noise.mechanism import GaussianNoise
 
-    class InputOwner(Mechanism):
-        name, order, owns = "owner", 1, frozenset({"input"})
-
     noise = GaussianNoise(GaussianNoise.config_cls(), torch.Generator())
     assert (noise.name, noise.order) == ("gauss", 40) and noise.order < DPSGD.order  # noise lands before DP wraps
-    assert noise.problems(None, [InputOwner(None, torch.Generator())]) == [  # type: ignore[arg-type]
-        "gauss: owner owns the training inputs; noise cannot be added"]
     assert noise.problems(None, []) == []  # type: ignore[arg-type]
+    assert set(OWNS) == {"optimizer", "criterion"} and DPSGD.owns == {"optimizer"}
+    with pytest.raises(TypeError, match=r"InputOwner.owns: got 'input', expected a subset of optimizer, criterion"):
+        class InputOwner(Mechanism):  # noqa: F841 - defining it is the test
+            name, order, owns = "owner", 1, frozenset({"input"})

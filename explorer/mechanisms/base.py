@@ -18,7 +18,16 @@ from explorer.config import TrialConfig
 from explorer.data import ImageData
 from search_spaces.spec import MechanismSpec
 
-__all__ = ["Mechanism", "TrialContext", "TrainData", "Batch", "TrainState", "Sampler", "StepFn", "default_step"]
+__all__ = ["OWNS", "Mechanism", "TrialContext", "TrainData", "Batch", "TrainState", "Sampler", "StepFn",
+           "default_step"]
+
+#: What a mechanism may own (``Mechanism.owns``), a closed set: two mechanisms owning the same thing cannot
+#: compose, and the others ask this, never names.
+OWNS: dict[str, str] = {
+    "optimizer": "it replaces the optimizer step (DP-SGD's clipped, noised step); steps that bypass it "
+                 "(Section 7's decoupled passes) void its guarantee and say so in a caveat",
+    "criterion": "it replaces the training loss (TrainState.criterion) rather than wrapping the one it finds",
+}
 
 
 @dataclass(frozen=True)
@@ -72,8 +81,18 @@ StepFn = Callable[["TrainState", torch.Tensor, torch.Tensor, "int | None"], torc
 
 @dataclass(frozen=True)
 class TrainState:
-    """The objects of a training run. ``model`` is what the loop calls (possibly Opacus's wrapper);
-    ``network`` is the plain module underneath, sharing its parameters."""
+    """The objects of a training run (a mechanism's ``wrap`` returns a changed copy, ``dataclasses.replace``).
+
+    - ``model``: what the loop calls (possibly Opacus's wrapper); ``network``: the plain module underneath,
+      sharing its parameters (attacks and evaluation use it).
+    - ``optimizer``; ``criterion``: the training loss ``criterion(logits, labels) -> scalar``, a loss module
+      with a ``reduction`` attribute ("mean", and "none" for per-sample losses, which DP-SGD's ghost clipping
+      sets), like ``nn.CrossEntropyLoss``. A mechanism that changes the training loss replaces it in ``wrap``.
+    - ``plain_criterion``: the loss for steps outside DP-SGD (Section 7's decoupled passes), the criterion as it
+      was before DP-SGD wrapped it; None while nothing has wrapped it (``criterion`` is then that loss).
+    - ``sampler``: the batches of an epoch; ``train``: the training stream; ``step``: one optimizer step.
+    - ``extra_steps_per_epoch``: optimizer steps per epoch outside the sampled stream (e.g. trigger passes).
+    """
 
     model: nn.Module
     network: nn.Module
@@ -82,7 +101,13 @@ class TrainState:
     sampler: Sampler
     train: TrainData
     step: StepFn
-    extra_steps_per_epoch: int = 0  # optimizer steps per epoch outside the sampled stream (e.g. trigger passes)
+    extra_steps_per_epoch: int = 0
+    plain_criterion: Callable[..., Any] | None = None
+
+    @property
+    def loss(self) -> Callable[..., Any]:
+        """The training loss for a step outside DP-SGD: ``plain_criterion``, else ``criterion``."""
+        return self.plain_criterion if self.plain_criterion is not None else self.criterion
 
 
 class Mechanism:
@@ -107,6 +132,10 @@ class Mechanism:
         spec = cls.__dict__.get("spec")
         if spec is not None:
             cls.name, cls.order, cls.config_cls = spec.name, spec.order, spec.config_cls
+        unknown = sorted(set(cls.owns) - set(OWNS))
+        if unknown:
+            raise TypeError(f"{cls.__qualname__}.owns: got {', '.join(map(repr, unknown))}, expected a subset of "
+                            f"{', '.join(OWNS)} (explorer.api.OWNS)")
 
     def __init__(self, config: Any, generator: torch.Generator) -> None:
         self.config = config

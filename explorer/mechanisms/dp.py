@@ -107,7 +107,8 @@ class DPSGD(Mechanism):
             model, optimizer, criterion, _ = wrapped
         else:
             (model, optimizer, _), criterion = wrapped, state.criterion
-        return replace(state, model=model, optimizer=optimizer, criterion=criterion, sampler=sampler, step=_dp_step)
+        return replace(state, model=model, optimizer=optimizer, criterion=criterion, sampler=sampler, step=_dp_step,
+                       plain_criterion=state.loss)
 
     def evaluate(self, ctx: TrialContext, state: TrainState) -> dict[str, float]:
         assert self.engine is not None

@@ -50,9 +50,9 @@ SPEC = MechanismSpec(
         Metric("di.p_value", "min", "p", "DI p-value (all held-out rows)", log_scale=True),
         Metric("di.p_value_m10", "min", "p", "DI p-value (m = 10, harmonic mean)", log_scale=True),
         Metric("di.p_value_independent", "min", "p", "DI p-value (model trained on half B)", log_scale=True,
-               searchable=False),
+               searchable=False, optional=True),  # only with di.independent
         Metric("di.p_value_unseen", "min", "p", "DI p-value (unseen half B as members)", log_scale=True,
-               searchable=False),
+               searchable=False, optional=True),
     ),
     objective="di.p_value",
     rule=Rule("di.p_value", "max", Threshold("di_p", 1e-3, 0, 1, True, True, "a p-value DI must stay below")),

@@ -6,11 +6,7 @@ from typing import ClassVar
 
 import torch
 
-from explorer.compose import attack_mode
-from explorer.data import to_float
-from explorer.mechanisms.base import Batch, Mechanism, TrainState, TrialContext
-from explorer.metrics import accuracy
-from search_spaces.spec import MechanismSpec
+from explorer.api import Batch, Mechanism, MechanismSpec, TrainState, TrialContext, accuracy, attack_mode, to_float
 
 from .spec import SPEC
 
@@ -22,10 +18,6 @@ class GaussianNoise(Mechanism):
     stay as they are) and clips to [0, 1]; draws come from this mechanism's device stream (DESIGN 4)."""
 
     spec: ClassVar[MechanismSpec] = SPEC
-
-    def problems(self, ctx: TrialContext, others: list[Mechanism]) -> list[str]:
-        owner = [o.name for o in others if "input" in o.owns]
-        return [f"gauss: {owner[0]} owns the training inputs; noise cannot be added"] if owner else []
 
     def transform_batch(self, ctx: TrialContext, state: TrainState, batch: Batch) -> Batch:
         if self.config.sigma == 0:

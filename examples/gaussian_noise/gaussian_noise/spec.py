@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping
 
-from search_spaces.config import Section, integer, number
-from search_spaces.spec import Cost, MechanismSpec, Metric, Rule, Threshold
+from explorer.api import Cost, MechanismSpec, Metric, Rule, Section, Threshold, integer, number
 
 __all__ = ["GaussConfig", "SPEC"]
 
@@ -27,9 +26,9 @@ class GaussConfig(Section):
     eval_draws: int = 1  # noisy copies of each test image averaged into gauss.noisy_acc
 
     def __post_init__(self) -> None:
-        number("gauss.sigma", self.sigma, lo=0, hi=1)
+        number("gauss.sigma", self.sigma, lo=0, hi=1, lo_open=False)  # 0: no noise, which the mechanism handles
         if self.eval_sigma is not None:
-            number("gauss.eval_sigma", self.eval_sigma, lo=0, hi=1)
+            number("gauss.eval_sigma", self.eval_sigma, lo=0, hi=1, lo_open=False)
         integer("gauss.eval_draws", self.eval_draws)
 
 

@@ -1,0 +1,1 @@
+"""Flooding as a protection-explorer plug-in (docs/writing-a-mechanism.md)."""
