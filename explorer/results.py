@@ -108,9 +108,7 @@ def build_row(config: TrialConfig, output: Any, *, trial_id: str | None = None,
         peak_memory_mb=output.peak_memory_mb, device=output.device,
         history=json.dumps(getattr(output, "history", {}), sort_keys=True),
     )
-    row.update({k: v for k, v in getattr(output, "resolved", {}).items() if k in row})
-    attack = output.eval_attack
-    row.update({"eval.gamma": attack.gamma, "eval.steps": attack.steps, "eval.step_size": attack.step_size})
+    row.update({k: v for k, v in getattr(output, "resolved", {}).items() if k in row})  # adv.gamma, eval.gamma
     return row
 
 

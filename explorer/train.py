@@ -1,6 +1,7 @@
 """The one training loop: SGD with a one-cycle schedule, mechanisms plugged in through the composer.
 
-It knows no mechanism by name. With no mechanism it is exactly a bare PyTorch loop (a test checks
+It knows no mechanism by name (metrics every trial reports, ``adv.acc``, come from the mechanisms' specs and
+classes: ``Mechanism.evaluate_everywhere``). With no mechanism it is exactly a bare PyTorch loop (a test checks
 this bit for bit): seeded init, a seeded permutation per epoch, one optimizer and one scheduler step
 per batch.
 """
@@ -17,16 +18,17 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from explorer.attacks import PGD
+from explorer import registry
 from explorer.compose import Composer, attack_mode
-from explorer.config import AdvConfig, TrialConfig
+from explorer.config import TrialConfig
 from explorer.data import load_dataset, subset, to_float, train_half
 from explorer.mechanisms.base import Batch, TrainData, TrainState, TrialContext, default_step
 from explorer.metrics import accuracy
 from explorer.models import DEFAULT_LR, build_model, resolve_model
 from explorer.seeding import derive_seed, generator
+from search_spaces import registry as specs
 
-__all__ = ["TrainingDiverged", "TrialOutput", "ShuffleSampler", "eval_attack", "resolve_device",
+__all__ = ["TrainingDiverged", "TrialOutput", "ShuffleSampler", "resolve_device",
            "make_context", "Run", "setup", "train_epoch", "snapshot", "restore", "train"]
 
 #: Called after each epoch with (epoch index, {"loss", "acc"}, the run); may checkpoint it.
@@ -60,23 +62,6 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def eval_attack(config: TrialConfig, channels: int) -> PGD:
-    """The PGD behind ``adv.acc``: eval.* when set, else adv.* when adversarial training is on, else the
-    defaults for images of ``channels`` channels (``AdvConfig.resolved``)."""
-    base = (config.adv or AdvConfig()).resolved(channels)
-    ev = config.eval
-    assert base.gamma is not None and base.step_size is not None
-    if ev.gamma is None and ev.steps is None:
-        gamma, steps, step = base.gamma, base.steps, base.step_size
-    else:
-        gamma = ev.gamma if ev.gamma is not None else base.gamma
-        steps = ev.steps if ev.steps is not None else base.steps
-        step = 2.5 * gamma / steps
-    if ev.step_size is not None:
-        step = ev.step_size
-    return PGD(gamma=gamma, steps=steps, step_size=step, random_start=True)
-
-
 def make_context(config: TrialConfig) -> TrialContext:
     """Load the data (seeded subsets) onto the trial's device and resolve the model name."""
     device = resolve_device(config.train.device)
@@ -107,8 +92,7 @@ class TrialOutput:
     train_seconds: float
     images: int
     peak_memory_mb: float
-    eval_attack: PGD
-    resolved: dict[str, Any] = field(default_factory=dict)  # knobs the trial settled, e.g. adv.gamma
+    resolved: dict[str, Any] = field(default_factory=dict)  # knobs the trial settled, e.g. adv.gamma, eval.gamma
     history: dict[str, list[float]] = field(default_factory=dict)  # per-epoch test figures (Run.history)
     network: nn.Module | None = field(default=None, repr=False)  # the trained plain module
     composer: Composer | None = field(default=None, repr=False)
@@ -120,29 +104,30 @@ def _peak_memory_mb(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def _adv_accuracy(ctx: TrialContext, state: TrainState, attack: PGD, stream: str) -> float:
-    """Accuracy on the first ``eval.adv_samples`` test images under ``attack`` (eval mode is the caller's)."""
-    cfg = ctx.config
-    n = min(cfg.eval.adv_samples, len(ctx.data.test_y))
-    gen = generator(cfg.seed, stream, ctx.device)
-    correct = 0
-    for i in range(0, n, cfg.eval.batch_size):
-        x = to_float(ctx.data.test_x[i:min(i + cfg.eval.batch_size, n)])
-        y = ctx.data.test_y[i:min(i + cfg.eval.batch_size, n)]
-        x_adv = attack(state.network, x, y, gen)
-        with torch.no_grad():
-            correct += int((state.network(x_adv).argmax(1) == y).sum())
-    return correct / n if n else float("nan")
+def _everywhere(ctx: TrialContext, state: TrainState, stream: str) -> dict[str, float]:
+    """Every registered mechanism's ``everywhere`` metrics (``adv.acc``), with or without it in the trial."""
+    out: dict[str, float] = {}
+    for name, spec in specs.specs().items():
+        if any(m.everywhere for m in spec.metrics):
+            out.update(registry.get(name).evaluate_everywhere(ctx, state, stream))
+    return out
 
 
-def _evaluate(ctx: TrialContext, composer: Composer, state: TrainState) -> tuple[dict[str, float], PGD]:
+def _resolved_everywhere(ctx: TrialContext) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, spec in specs.specs().items():
+        if any(m.everywhere for m in spec.metrics):
+            out.update(registry.get(name).resolved_everywhere(ctx))
+    return out
+
+
+def _evaluate(ctx: TrialContext, composer: Composer, state: TrainState) -> dict[str, float]:
     cfg = ctx.config
-    attack = eval_attack(cfg, ctx.data.shape[0])
     with attack_mode(state.model):
         metrics = {"acc": accuracy(state.network, ctx.data.test_x, ctx.data.test_y, cfg.eval.batch_size),
-                   "adv.acc": _adv_accuracy(ctx, state, attack, "eval")}
+                   **_everywhere(ctx, state, "eval")}
     metrics.update(composer.evaluate(ctx, state))
-    return metrics, attack
+    return metrics
 
 
 @dataclass
@@ -250,8 +235,8 @@ def train(config: TrialConfig, *, on_epoch: EpochCallback | None = None, log: bo
             acc = accuracy(run.state.network, ctx.data.test_x, ctx.data.test_y, config.eval.batch_size)
             run.history.setdefault("acc", []).append(acc)
             if config.eval.epoch_adv:
-                attack = eval_attack(config, ctx.data.shape[0])
-                run.history.setdefault("adv.acc", []).append(_adv_accuracy(ctx, run.state, attack, "eval.epoch"))
+                for key, value in _everywhere(ctx, run.state, "eval.epoch").items():
+                    run.history.setdefault(key, []).append(value)
         if log:
             print(f"epoch {epoch + 1}/{epochs}  loss {loss:.4f}  acc {acc:.4f}  "
                   f"({time.perf_counter() - t_epoch:.1f} s)", file=sys.stderr, flush=True)
@@ -260,10 +245,10 @@ def train(config: TrialConfig, *, on_epoch: EpochCallback | None = None, log: bo
             on_epoch(epoch, {"loss": loss, "acc": acc, **run_extra}, run)
     train_seconds = time.perf_counter() - t0
 
-    metrics, attack = _evaluate(ctx, run.composer, run.state)
+    metrics = _evaluate(ctx, run.composer, run.state)
     metrics["loss"] = loss
     return TrialOutput(metrics=metrics, caveats=run.composer.caveats, model_name=ctx.model_name,
                        device=str(ctx.device), epochs=epochs, train_seconds=train_seconds, images=images,
-                       peak_memory_mb=_peak_memory_mb(ctx.device), eval_attack=attack,
-                       resolved=run.composer.resolved(ctx), history=run.history,
+                       peak_memory_mb=_peak_memory_mb(ctx.device),
+                       resolved={**_resolved_everywhere(ctx), **run.composer.resolved(ctx)}, history=run.history,
                        network=run.state.network, composer=run.composer)

@@ -175,6 +175,19 @@ class Mechanism:
     def evaluate(self, ctx: TrialContext, state: TrainState) -> dict[str, float]:
         return {}
 
+    @classmethod
+    def evaluate_everywhere(cls, ctx: TrialContext, state: TrainState, stream: str) -> dict[str, float]:
+        """The spec's ``everywhere`` metrics, by full name, for a trial with or without this mechanism (the
+        adversarial one measures ``adv.acc`` on every model, DESIGN 3.5). Eval mode is the caller's; draw
+        randomness from ``generator(ctx.config.seed, stream, ctx.device)``: the loop asks once after training
+        (``stream`` "eval") and, with ``eval.epoch_adv``, after every epoch ("eval.epoch")."""
+        return {}
+
+    @classmethod
+    def resolved_everywhere(cls, ctx: TrialContext) -> dict[str, Any]:
+        """Keys (full names, e.g. ``eval.gamma``) that :meth:`evaluate_everywhere` settled, for the row."""
+        return {}
+
     def state_dict(self) -> dict[str, Any]:
         """Mechanism state a checkpoint must carry (e.g. the privacy accountant)."""
         return {}
