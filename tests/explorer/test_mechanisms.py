@@ -70,7 +70,7 @@ def test_dp_epsilon_spent_stays_below_target_with_trigger_steps(make_config) -> 
 def test_decoupled_watermark_records_the_caveat(make_config) -> None:
     out = train(make_config(("dp", "wm"), **{"wm.decoupled": True}))
     assert "DP guarantee does not cover" in "; ".join(out.caveats)
-    assert out.metrics["wm.acc"] == out.metrics["wm.acc"]
+    assert 0 <= out.metrics["wm.acc"] <= 1  # measured (a NaN fails this too)
 
 
 def test_interleaved_triggers_stay_clean_under_pgd(make_config) -> None:
