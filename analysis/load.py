@@ -12,9 +12,9 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from analysis.errors import AnalysisInputError
-from analysis.schema import METRICS
+from analysis.schema import METRICS, missing_text
 
-__all__ = ["EXPECTED", "REQUIRED_COLUMNS", "ResultsPath", "check_columns", "filesystem", "load"]
+__all__ = ["EXPECTED", "REQUIRED_COLUMNS", "ResultsPath", "check_columns", "filesystem", "load", "read_results"]
 
 ResultsPath = str | os.PathLike[str]
 EXPECTED = "expected a Parquet file or a directory of *.parquet files"
@@ -30,8 +30,17 @@ def load(source: ResultsPath | Sequence[ResultsPath], /, **filters: object) -> p
     whose column equals the value (a list, tuple or set: any of them; None: missing), e.g.
     `load(path, dataset="mnist", status="ok")`. Part files that cannot be read inside a directory (a
     running search may be writing one) are skipped with a warning and listed in
-    `df.attrs["skipped_files"]`. Raises `AnalysisInputError` for a missing or malformed path.
+    `df.attrs["skipped_files"]`. Rows that name a mechanism whose plug-in is not installed here load too:
+    its columns stay raw columns, and one warning line says what is missing (`analysis.schema.missing_text`,
+    also in `df.attrs["missing_plugins"]`). Raises `AnalysisInputError` for a missing or malformed path.
     """
+    return read_results(source, filters, warn_missing=True)
+
+
+def read_results(
+    source: ResultsPath | Sequence[ResultsPath], filters: dict[str, object], *, warn_missing: bool
+) -> pd.DataFrame:
+    """`load`, with or without its warning on missing plug-ins (the report writes its own line)."""
     sources = [source] if isinstance(source, (str, os.PathLike)) else list(source)
     if not sources:
         raise AnalysisInputError(f"no results path given: {EXPECTED}")
@@ -43,8 +52,12 @@ def load(source: ResultsPath | Sequence[ResultsPath], /, **filters: object) -> p
         skipped.extend(bad)
     df = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True, sort=False)
     df = _normalise(df)
+    missing = missing_text(df)
     df = _apply_filters(df, filters)
     df.attrs["skipped_files"] = skipped
+    df.attrs["missing_plugins"] = missing
+    if missing and warn_missing:
+        warnings.warn(missing, stacklevel=3)
     return df
 
 

@@ -1,5 +1,9 @@
 """The search goal a search recorded beside its rows (`OUT/spaces/<name>.json`): objectives, thresholds,
-constraints. The report uses it unless the command line overrides it."""
+constraints. The report uses it unless the command line overrides it.
+
+A record may name thresholds of a plug-in mechanism that is not installed here (DESIGN 3.13): they are kept
+aside in `SearchGoal.unknown_thresholds` (not applied; `analysis.schema.missing_text` names them) and the
+rest of the goal is used as recorded."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import pyarrow.fs as pafs
 from analysis.errors import AnalysisInputError
 from analysis.load import ResultsPath, filesystem
 from analysis.thresholds import Thresholds
+from search_spaces.thresholds import threshold_specs
 
 __all__ = ["RECORD_DIR", "SearchGoal", "recorded_goal", "search_goal"]
 
@@ -33,6 +38,8 @@ class SearchGoal:
     constraints: dict[str, tuple[str, float]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     source: str = ""
+    unknown_thresholds: dict[str, float] = field(default_factory=dict)
+    """Recorded thresholds that no mechanism installed here has (a plug-in's): not applied."""
 
 
 def search_goal(document: dict[str, Any], source: str = "<record>") -> SearchGoal:
@@ -40,7 +47,10 @@ def search_goal(document: dict[str, Any], source: str = "<record>") -> SearchGoa
     try:
         view = document["analysis"]
         objectives = {str(k): str(v) for k, v in view["objectives"].items()}
-        thresholds = Thresholds(**{k: float(v) for k, v in view["thresholds"].items()})
+        recorded = {str(k): float(v) for k, v in view["thresholds"].items()}
+        known = threshold_specs()
+        unknown = {k: v for k, v in recorded.items() if k not in known}
+        thresholds = Thresholds(**{k: v for k, v in recorded.items() if k in known})
         constraints = {str(k): (str(op), float(bound)) for k, (op, bound) in view.get("constraints", {}).items()}
         notes = tuple(str(n) for n in view.get("notes", ()))
         name = str(document["name"])
@@ -50,7 +60,7 @@ def search_goal(document: dict[str, Any], source: str = "<record>") -> SearchGoa
         ) from None
     if any(v not in ("max", "min") for v in objectives.values()):
         raise AnalysisInputError(f"search record {source!r}: objectives must be max or min: {_EXPECTED}")
-    return SearchGoal(name, objectives, thresholds, constraints, notes, source)
+    return SearchGoal(name, objectives, thresholds, constraints, notes, source, unknown)
 
 
 def recorded_goal(results: ResultsPath | Sequence[ResultsPath]) -> tuple[SearchGoal | None, list[str]]:

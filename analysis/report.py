@@ -24,13 +24,13 @@ from analysis.conflicts import ConflictMatrix, conflicts
 from analysis.document import Block, Heading, Image, Items, Table, Text, to_html, to_markdown
 from analysis.equivalence import RISE_METRICS, equivalence
 from analysis.errors import AnalysisInputError
-from analysis.load import ResultsPath, check_columns, load
+from analysis.load import ResultsPath, check_columns, read_results
 from analysis.operating_points import OperatingPoints, best_point, operating_points, point_summary
 from analysis.pareto import Constraints, Objectives, pareto_mask
 from analysis.plot_data import conflict_matrix_data, curve_data, pareto_data, pareto_projections, swept_parameters
 from analysis.plots import plot_conflicts, plot_curve, plot_pareto, plot_pareto_projections, save
 from analysis.recorded import SearchGoal, recorded_goal
-from analysis.schema import dataset_order, members
+from analysis.schema import dataset_order, members, missing_text
 from analysis.summary import config_summary
 from analysis.thresholds import Thresholds, describe
 
@@ -66,7 +66,7 @@ def write_report(
     defaults. Works on partial results (a running search), errored rows and combinations without
     baselines (the report says so).
     """
-    df = results if isinstance(results, pd.DataFrame) else load(results)
+    df = results if isinstance(results, pd.DataFrame) else read_results(results, {}, warn_missing=False)
     source = "a DataFrame" if isinstance(results, pd.DataFrame) else _source_text(results)
     if isinstance(results, pd.DataFrame):
         check_columns(df, "the DataFrame")
@@ -87,6 +87,10 @@ def write_report(
         raise AnalysisInputError(
             f"objective column(s) {', '.join(missing)} not in the results: expected metric columns such as acc, adv.acc"
         )
+    # results that name plug-ins not installed here: one line, in the report and as a warning
+    plugins = missing_text(df, goal.unknown_thresholds if goal is not None else None)
+    if plugins:
+        warnings.warn(plugins, stacklevel=2)
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
@@ -94,7 +98,7 @@ def write_report(
     os.umask(umask)
     staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; the report directory should not be
     try:
-        origin = _goal_text(goal, given, notes)
+        origin = _goal_text(goal, given, notes) + ([plugins] if plugins else [])
         names = _build(df, staging, thresholds or Thresholds(), objectives, constraints, source, origin)
         return _move_into_place(staging, out, names)
     finally:

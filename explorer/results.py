@@ -26,7 +26,8 @@ from explorer.config import TrialConfig
 from search_spaces import registry
 from search_spaces.config import COMMON_SECTIONS
 
-__all__ = ["METRICS", "ROW_SCHEMA", "build_row", "error_row", "write_rows", "read_row_file", "resolve", "versions"]
+__all__ = ["METRICS", "ROW_SCHEMA", "build_row", "error_row", "write_rows", "read_row_file", "resolve", "versions",
+           "plugins"]
 
 
 def _metrics() -> tuple[str, ...]:
@@ -74,16 +75,42 @@ def _schema() -> pa.Schema:
 ROW_SCHEMA: pa.Schema = _schema()
 
 
-def versions() -> str:
-    """Versions of the packages a result depends on, as a JSON string."""
-    out = {"explorer": __version__, "python": platform.python_version()}
-    for name in ("torch", "opacus", "ray", "optuna", "numpy"):
-        try:
-            from importlib.metadata import version
+def _version(package: str) -> str | None:
+    try:
+        from importlib.metadata import version
 
-            out[name] = version(name)
-        except Exception:  # noqa: BLE001 - absent packages are simply not listed
+        return version(package)
+    except Exception:  # noqa: BLE001 - absent packages are simply not listed
+        return None
+
+
+def plugins() -> dict[str, dict[str, Any]]:
+    """The plug-in mechanisms registered here: name -> the package that registered it, its version, the spec's
+    metric columns and rule thresholds, so that a reader without the plug-in knows what its columns are."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, spec in registry.specs().items():
+        if spec.source == "built-in":
             continue
+        thresholds, rule = [], spec.rule
+        while rule is not None:
+            thresholds.append(rule.threshold.key)
+            rule = rule.absolute
+        out[name] = {"package": spec.source, "version": _version(spec.source),
+                     "metrics": [m.name for m in spec.metrics], "thresholds": thresholds}
+    return out
+
+
+def versions() -> str:
+    """Versions of the packages a result depends on, as a JSON string; ``plug-ins`` names the plug-in mechanisms
+    (:func:`plugins`) when there are any."""
+    out: dict[str, Any] = {"explorer": __version__, "python": platform.python_version()}
+    for name in ("torch", "opacus", "ray", "optuna", "numpy"):
+        found = _version(name)
+        if found is not None:
+            out[name] = found
+    registered = plugins()
+    if registered:
+        out["plug-ins"] = registered
     return json.dumps(out, sort_keys=True)
 
 

@@ -17,7 +17,7 @@ __all__ = ["read_rows", "summarise"]
 #: What :func:`summarise` reads: a few of the row's ~110 columns (each Parquet file costs per column read).
 STATUS_COLUMNS = ("trial_id", "config_id", "seed", "dataset", "mechanisms", "status", "error", "node", "start_time",
                   "end_time", "acc", "adv.acc", "wm.acc", "rad.loss_gap", "di.p_value", "dp.epsilon", "seeds_design",
-                  "look", "look_reason")
+                  "look", "look_reason", "versions")
 #: Characters of a look's reason shown per cell (the rows keep it whole).
 REASON_CHARS = 240
 
@@ -106,6 +106,13 @@ def _looks(rows: pd.DataFrame) -> list[str]:
 
 
 def main(out: str) -> int:
+    from analysis.schema import missing_mechanisms, missing_text
+
     rows: Any = read_rows(out, STATUS_COLUMNS)
+    if missing_mechanisms(rows):  # rows of a plug-in not installed here: its own columns tell its metrics
+        rows = read_rows(out)
     print(summarise(rows))
+    missing = missing_text(rows)
+    if missing:
+        print(missing)
     return 0
