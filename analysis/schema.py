@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from search_spaces import registry
+from search_spaces.spec import RISK_METRICS
 
 __all__ = [
     "ENVIRONMENT",
@@ -39,13 +40,15 @@ __all__ = [
 MECHANISMS: tuple[str, ...] = registry.names()
 """Mechanism names as they appear in the `mechanisms` column ("none" is the undefended model): the specs'."""
 
-METRICS: tuple[str, ...] = ("acc", *(m.name for s in registry.specs().values() for m in s.metrics), "loss")
+METRICS: tuple[str, ...] = ("acc", *(m.name for s in registry.specs().values() for m in s.metrics),
+                            *(m.name for m in RISK_METRICS), "loss")
 """Metric columns (floats, NaN where not applicable), from the mechanism specs; some are derived, not chosen."""
 
 VARIANT_FLAGS: tuple[str, ...] = tuple(f for s in registry.specs().values() for f in s.variant_flags)
 """Variant switches that baseline matching ignores (a baseline runs in its mechanism's default variant)."""
 
-ENVIRONMENT: tuple[str, ...] = ("data.dir", "train.device", "eval.batch_size", "eval.epoch_adv")
+ENVIRONMENT: tuple[str, ...] = ("data.dir", "train.device", "eval.batch_size", "eval.epoch_adv", "eval.risks",
+                                "eval.risk_samples", "eval.risk_references")
 """Hyperparameter columns that say where or how fast a trial ran, or what it also recorded, not what it
 computed: never matched."""
 
@@ -54,6 +57,7 @@ _HYPER_PREFIXES = frozenset({*MECHANISMS, "train", "data", "eval"})
 _LABELS: dict[str, str] = {
     "acc": "test accuracy (fraction)",
     **{m.name: m.label for s in registry.specs().values() for m in s.metrics},
+    **{m.name: m.label for m in RISK_METRICS},
     **{k: v for s in registry.specs().values() for k, v in s.knob_labels.items()},
     "train.epochs": "epochs",
     "train.batch_size": "batch size (images)",

@@ -25,6 +25,7 @@ from explorer import __version__
 from explorer.config import TrialConfig
 from search_spaces import registry
 from search_spaces.config import COMMON_SECTIONS
+from search_spaces.spec import RISK_METRICS
 
 __all__ = ["METRICS", "ROW_SCHEMA", "build_row", "error_row", "write_rows", "read_row_file", "resolve", "versions",
            "plugins"]
@@ -33,7 +34,7 @@ __all__ = ["METRICS", "ROW_SCHEMA", "build_row", "error_row", "write_rows", "rea
 def _metrics() -> tuple[str, ...]:
     everywhere = [m.name for s in registry.specs().values() for m in s.metrics if m.everywhere]
     own = [m.name for s in registry.specs().values() for m in s.metrics if not m.everywhere]
-    return ("acc", *everywhere, "loss", *own)
+    return ("acc", *everywhere, *(m.name for m in RISK_METRICS), "loss", *own)
 
 
 #: Metric columns, NaN where they do not apply (definitions: docs/metrics.md): acc, those every trial

@@ -22,16 +22,21 @@ where the data and the reference models come from is the caller's (:func:`explor
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.stats
 import torch
 from torch import nn
 
-from explorer.data import to_float
+from explorer import cache
+from explorer.data import ImageData, load_dataset, to_float
+from explorer.mechanisms.base import TrialContext
+from explorer.metrics import accuracy
+from explorer.models import build_model
+from explorer.seeding import derive_seed, generator
 
-__all__ = ["MiaScores", "roc_auc", "rmia", "tpr_at_fpr", "true_label_probability"]
+__all__ = ["RISK_METRICS", "MiaScores", "measure", "roc_auc", "rmia", "tpr_at_fpr", "true_label_probability"]
 
 
 def true_label_probability(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
@@ -98,3 +103,77 @@ def tpr_at_fpr(positive: np.ndarray, negative: np.ndarray, fpr: float) -> float:
     if allowed and allowed < len(neg) and neg[len(neg) - allowed - 1] == threshold:
         threshold = np.nextafter(threshold, np.inf)  # ties with a negative below the cut would exceed fpr
     return float((pos >= threshold).mean())
+
+
+RISK_METRICS: tuple[str, ...] = ("risk.mia_auc", "risk.mia_tpr_at_1fpr", "risk.train_test_gap")
+"""The risk columns every trial reports (NaN with ``eval.risks`` off); lower is better for all three."""
+_VERSION = 1  # bump when the reference models' recipe changes, so stale cache entries are not reused
+
+
+def _reference_sets(n_full: int, n_target: int, k: int) -> tuple[int, list[torch.Tensor]]:
+    """``k`` disjoint, seed-independent subsets of the full training split for the reference models, each the
+    target's size where the split allows (else a (k + 1)-th of it, so that targets remain outside them)."""
+    size = max(1, min(n_target, n_full // (k + 1)))
+    perm = torch.randperm(n_full, generator=torch.Generator().manual_seed(derive_seed(0, "risk.references")))
+    return size, [perm[i * size:(i + 1) * size].sort().values for i in range(k)]
+
+
+def _keys(x: torch.Tensor) -> list[bytes]:
+    flat = x.reshape(len(x), -1).cpu().contiguous().numpy()
+    return [row.tobytes() for row in flat]
+
+
+def measure(ctx: TrialContext, network: nn.Module) -> dict[str, float]:
+    """``risk.*`` of a trial's trained ``network`` (eval mode and DP hooks off are the caller's).
+
+    - reference models: ``eval.risk_references`` undefended models of the trial's dataset, model and training
+      setup, each trained once on its own disjoint, seed-independent part of the full training split and
+      cached on disk (:mod:`explorer.cache`; the key holds the data, the model and every training knob);
+    - members: up to ``eval.risk_samples`` of the trial's training images that no reference model saw (drawn
+      with the trial's seed); non-members: as many test images; population: other test images;
+    - ``risk.train_test_gap``: accuracy on the trial's training images minus accuracy on its test images.
+    """
+    cfg = ctx.config
+    full = load_dataset(cfg.dataset, cfg.data.dir)
+    size, parts = _reference_sets(len(full.train_y), len(ctx.data.train_y), cfg.eval.risk_references)
+    seen = {key for part in parts for key in _keys(full.train_x[part])}
+    outside = torch.tensor([i for i, key in enumerate(_keys(ctx.data.train_x)) if key not in seen], dtype=torch.long)
+    n = min(cfg.eval.risk_samples, len(outside), len(ctx.data.test_y) // 2)
+    gap = (accuracy(network, ctx.data.train_x, ctx.data.train_y, cfg.eval.batch_size)
+           - accuracy(network, ctx.data.test_x, ctx.data.test_y, cfg.eval.batch_size))
+    if n < 10:  # too few targets outside the reference models' data for an AUC worth reporting
+        return {"risk.mia_auc": float("nan"), "risk.mia_tpr_at_1fpr": float("nan"), "risk.train_test_gap": gap}
+    pick = outside[torch.randperm(len(outside), generator=generator(cfg.seed, "risk", "cpu"))[:n]].to(ctx.device)
+    test_order = torch.randperm(len(ctx.data.test_y), generator=generator(0, "risk.test", "cpu")).to(ctx.device)
+    sets = [(ctx.data.train_x[pick], ctx.data.train_y[pick]),
+            (ctx.data.test_x[test_order[:n]], ctx.data.test_y[test_order[:n]]),
+            (ctx.data.test_x[test_order[n:]], ctx.data.test_y[test_order[n:]])]
+    references = [tuple(true_label_probability(ref, x, y, cfg.eval.batch_size) for x, y in sets)
+                  for ref in _reference_models(ctx, full, size, parts)]
+    target = tuple(true_label_probability(network, x, y, cfg.eval.batch_size) for x, y in sets)
+    scores = rmia(target, references)  # type: ignore[arg-type]
+    return {"risk.mia_auc": scores.auc, "risk.mia_tpr_at_1fpr": scores.tpr_at(0.01), "risk.train_test_gap": gap}
+
+
+def _reference_models(ctx: TrialContext, full: ImageData, size: int, parts: list[torch.Tensor]) -> list[nn.Module]:
+    cfg = ctx.config
+    base = cfg.replace(mechanisms=(), **{name: None for name in cfg.mechanisms})
+    train_knobs = {k: v for k, v in base.train.flat().items() if k != "train.device"}
+    out: list[nn.Module] = []
+    for k, part in enumerate(parts):
+        data = replace(full, train_x=full.train_x[part], train_y=full.train_y[part])
+        seed = derive_seed(0, f"risk.reference.{k}")
+        key = cache.digest({"version": _VERSION, "dataset": cfg.dataset, "data": cache.tensor_digest(data.train_x,
+                            data.train_y), "model": ctx.model_name, "device": ctx.device.type, "seed": seed,
+                            **train_knobs})
+
+        def compute(data: ImageData = data, seed: int = seed) -> dict[str, torch.Tensor]:
+            assert ctx.train_model is not None
+            state = ctx.train_model(base.replace(seed=seed), data=data)
+            return {k: v.detach().cpu() for k, v in state.network.state_dict().items()}
+
+        weights, _ = cache.cached("risk-ref", key, compute)
+        net = build_model(ctx.model_name, ctx.data.shape, ctx.data.num_classes, ctx.data.mean, ctx.data.std)
+        net.load_state_dict(weights)
+        out.append(net.to(ctx.device).eval())
+    return out

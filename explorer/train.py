@@ -18,10 +18,10 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from explorer import registry
+from explorer import registry, risks
 from explorer.compose import Composer, attack_mode
 from explorer.config import TrialConfig
-from explorer.data import load_dataset, subset, to_float, train_half
+from explorer.data import ImageData, load_dataset, subset, to_float, train_half
 from explorer.mechanisms.base import Batch, TrainData, TrainState, TrialContext, default_step
 from explorer.metrics import accuracy
 from explorer.models import DEFAULT_LR, build_model, resolve_model
@@ -62,19 +62,21 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def make_context(config: TrialConfig) -> TrialContext:
-    """Load the data (seeded subsets) onto the trial's device and resolve the model name."""
+def make_context(config: TrialConfig, data: ImageData | None = None) -> TrialContext:
+    """Load the data (seeded subsets) onto the trial's device and resolve the model name; ``data`` given: those
+    splits as they are (a reference model's, say)."""
     device = resolve_device(config.train.device)
-    data = load_dataset(config.dataset, config.data.dir)
-    data = subset(data, config.data.train_subset, config.data.test_subset, generator(config.seed, "subset"))
-    if config.data.train_half is not None:
-        data = train_half(data, config.data.train_half, generator(config.seed, "half"))
+    if data is None:
+        data = load_dataset(config.dataset, config.data.dir)
+        data = subset(data, config.data.train_subset, config.data.test_subset, generator(config.seed, "subset"))
+        if config.data.train_half is not None:
+            data = train_half(data, config.data.train_half, generator(config.seed, "half"))
     return TrialContext(config, data.to(device), device, resolve_model(config.model, data.shape), _train_state)
 
 
-def _train_state(config: TrialConfig) -> TrainState:
+def _train_state(config: TrialConfig, data: ImageData | None = None) -> TrainState:
     """Train a model of ``config`` with this loop (no evaluation); what ``TrialContext.train_model`` does."""
-    run = setup(config)
+    run = setup(config, data)
     for epoch in range(config.train.epochs):
         train_epoch(run, epoch)
     return run.state
@@ -126,6 +128,8 @@ def _evaluate(ctx: TrialContext, composer: Composer, state: TrainState) -> dict[
     with attack_mode(state.model):
         metrics = {"acc": accuracy(state.network, ctx.data.test_x, ctx.data.test_y, cfg.eval.batch_size),
                    **_everywhere(ctx, state, "eval")}
+        if cfg.eval.risks:
+            metrics.update(risks.measure(ctx, state.network))
     metrics.update(composer.evaluate(ctx, state))
     return metrics
 
@@ -143,9 +147,9 @@ class Run:
     history: dict[str, list[float]] = field(default_factory=dict)
 
 
-def setup(config: TrialConfig) -> Run:
+def setup(config: TrialConfig, data: ImageData | None = None) -> Run:
     """Data, mechanisms, model and optimizer, wrapped in canonical order. Raises ConfigError subclasses."""
-    ctx = make_context(config)
+    ctx = make_context(config, data)
     composer = Composer.from_context(ctx)
     cfg = config.train
     train_data = composer.prepare_data(ctx, TrainData(ctx.data.train_x, ctx.data.train_y))

@@ -208,11 +208,17 @@ class EvalConfig(Section):
     step_size: float | None = None
     batch_size: int = 500
     epoch_adv: bool = False  # also attack the adv_samples images after every epoch (the row's history column)
+    risks: bool = True  # risk.*: membership inference (RMIA) and the train-test gap (explorer.risks)
+    risk_samples: int = 500  # members, and as many non-members, the membership attack scores
+    risk_references: int = 2  # reference models of the undefended setup (trained once, cached)
 
     def __post_init__(self) -> None:
         integer("eval.adv_samples", self.adv_samples)
         integer("eval.batch_size", self.batch_size)
         boolean("eval.epoch_adv", self.epoch_adv)
+        boolean("eval.risks", self.risks)
+        integer("eval.risk_samples", self.risk_samples, lo=10)
+        integer("eval.risk_references", self.risk_references)
         if self.gamma is not None:
             number("eval.gamma", self.gamma, lo=0, hi=1)
         if self.steps is not None:
@@ -396,7 +402,8 @@ class TrialConfig:
 
 
 #: Keys that do not change what a trial computes (where it ran, what it also recorded): left out of config_id.
-_NOT_IN_ID = frozenset({"seed", "experiment", "data.dir", "train.device", "eval.epoch_adv"})
+_NOT_IN_ID = frozenset({"seed", "experiment", "data.dir", "train.device", "eval.epoch_adv", "eval.risks",
+                        "eval.risk_samples", "eval.risk_references"})
 
 
 def _rebuild(kwargs: dict[str, Any]) -> TrialConfig:

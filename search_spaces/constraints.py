@@ -12,7 +12,7 @@ from typing import Any, Iterable, Literal, Mapping, Sequence
 
 from search_spaces import registry
 from search_spaces.config import parse_mechanisms
-from search_spaces.spec import Rule
+from search_spaces.spec import RISK_METRICS, Rule
 from search_spaces.thresholds import Thresholds
 
 __all__ = [
@@ -29,7 +29,7 @@ __all__ = [
 
 
 def _metrics() -> dict[str, str | None]:
-    out: dict[str, str | None] = {"acc": None}
+    out: dict[str, str | None] = {"acc": None, **{m.name: None for m in RISK_METRICS}}
     for spec in registry.specs().values():
         out.update({m.name: (None if m.everywhere else spec.name) for m in spec.metrics if m.searchable})
     return out
@@ -39,7 +39,8 @@ def _metrics() -> dict[str, str | None]:
 METRICS: dict[str, str | None] = _metrics()
 #: The direction in which each metric is better.
 DEFAULT_DIRECTIONS: dict[str, str] = {
-    "acc": "max", **{m.name: m.direction for s in registry.specs().values() for m in s.metrics if m.searchable}}
+    "acc": "max", **{m.name: m.direction for m in RISK_METRICS},
+    **{m.name: m.direction for s in registry.specs().values() for m in s.metrics if m.searchable}}
 ConstraintKind = Literal["drop_vs_baseline", "fraction_of_baseline", "min", "max"]
 
 

@@ -13,7 +13,11 @@ Each mechanism's spec declares its part (:class:`search_spaces.spec.Cost`); the 
 - evaluation: ``E * N_t / 3`` (clean accuracy each epoch, forward only) + ``adv_samples * (eval steps + 1)``
   (the PGD attack behind ``adv.acc``, once; ``E + 1`` times with ``eval.epoch_adv``);
 - DI: ``2 * S * 30 * max_steps / 2 / 3`` (Blind Walk, forward only, walks stop halfway on average), twice
-  and plus an ``E * N / 2`` plain model when ``di.independent``.
+  and plus an ``E * N / 2`` plain model when ``di.independent``;
+- risks (``eval.risks``): ``(N + (1 + K) * N_t) / 3`` per trial (the training accuracy, and the membership
+  attack's forward passes under the trial's model and its K = ``eval.risk_references`` reference models), plus
+  K undefended trainings ``E * N`` once per distinct (dataset, model, training setup) of the space (the
+  reference models are cached and shared by every trial and seed of a setup).
 
 Seconds = passes / throughput(model, device) + a fixed overhead per trial (process, data, model, Ray); on
 the CPU the throughput scales with the image's pixels against the model's reference size (REFERENCE_PIXELS).
@@ -105,7 +109,24 @@ def trial_passes(config: Mapping[str, Any]) -> float:
     eval_steps = config.get("eval.steps") or (config.get("adv.steps") if "adv" in names else None) or 25
     attacks = epochs + 1 if config.get("eval.epoch_adv") else 1
     passes += epochs * nt / 3 + attacks * min(config.get("eval.adv_samples", 1000), nt) * (eval_steps + 1)
+    if config.get("eval.risks", True):
+        passes += (n + (1 + config.get("eval.risk_references", 2)) * nt) / 3
     return float(passes)
+
+
+def _references(config: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """The training setup whose reference models a trial with ``eval.risks`` shares (None without risks)."""
+    if not config.get("eval.risks", True):
+        return None
+    return (config.get("dataset"), _model(config), config.get("data.train_subset"),
+            config.get("eval.risk_references", 2),
+            *(config.get(f"train.{k}") for k in ("epochs", "batch_size", "lr", "momentum", "weight_decay")))
+
+
+def _reference_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """One reference model's training: the trial's setup, undefended, no evaluation."""
+    keep = {k: v for k, v in config.items() if not any(k.startswith(f"{m}.") for m in registry.names())}
+    return {**keep, "mechanisms": "none", "eval.adv_samples": 0, "eval.risks": False}
 
 
 def _seconds(config: Mapping[str, Any], passes: float) -> tuple[float, float]:
@@ -156,9 +177,18 @@ def confirmation_estimate(space: Space, *, most: bool = True) -> CostEstimate | 
 
 def _cost(space: Space, configs: list[dict[str, Any]]) -> CostEstimate:
     passes = cpu_s = gpu_s = 0.0
+    setups: dict[tuple[Any, ...], dict[str, Any]] = {}
     for c in configs:
         p = trial_passes(c)
         cs, gs = _seconds(c, p)
+        passes, cpu_s, gpu_s = passes + p, cpu_s + cs, gpu_s + gs
+        key = _references(c)
+        if key is not None:
+            setups.setdefault(key, c)
+    for c in setups.values():  # each setup's reference models, trained once
+        ref = _reference_config(c)
+        p = trial_passes(ref) * c.get("eval.risk_references", 2)
+        cs, gs = _seconds(ref, p)
         passes, cpu_s, gpu_s = passes + p, cpu_s + cs, gpu_s + gs
     concurrent_cpu = max(1.0, 2 // max(space.resources.cpu, 1e-9))
     gpu_share = space.resources.gpu if 0 < space.resources.gpu < 1 else 1.0

@@ -14,11 +14,11 @@ import re
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Callable, Literal, Mapping
 
-__all__ = ["Metric", "Threshold", "Rule", "Cost", "MechanismSpec", "RuleKind", "spec_problems"]
+__all__ = ["Metric", "Threshold", "Rule", "Cost", "MechanismSpec", "RISK_METRICS", "RuleKind", "spec_problems"]
 
 RuleKind = Literal["drop_vs_baseline", "fraction_of_baseline", "min", "max"]
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,15}")
-_RESERVED = frozenset({"none", "data", "train", "training", "eval", "acc", "alpha", "loss"})
+_RESERVED = frozenset({"none", "data", "train", "training", "eval", "acc", "alpha", "loss", "risk"})
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,16 @@ class Metric:
     everywhere: bool = False
     searchable: bool = True
     optional: bool = False
+
+
+#: Unintended risks every trial measures like accuracy, whatever its mechanisms (DESIGN 3.11; explorer.risks):
+#: membership inference by RMIA (Zarifzadeh et al., ICML 2024) and the train-test gap of the SoK (Duddu et al.,
+#: S&P 2024). Lower is better for all three; ``eval.risks: false`` leaves them NaN.
+RISK_METRICS: tuple[Metric, ...] = (
+    Metric("risk.mia_auc", "min", "AUC", "membership-inference AUC (RMIA; 0.5: chance)", everywhere=True),
+    Metric("risk.mia_tpr_at_1fpr", "min", "fraction", "membership-inference TPR at 1 % FPR", everywhere=True),
+    Metric("risk.train_test_gap", "min", "fraction", "training minus test accuracy", everywhere=True),
+)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import pytest
 
 import analysis.plot_data
 from analysis.equivalence import DROP_METRICS
+from search_spaces.spec import RISK_METRICS
 import analysis.schema
 import explorer.config
 import explorer.registry
@@ -52,10 +53,12 @@ def test_mechanism_lists_agree() -> None:
 
 
 def test_metric_lists_agree() -> None:
-    assert set(explorer.results.METRICS) == set(analysis.schema.METRICS) == {"acc", "loss", *SPEC_METRICS}
+    risks = {m.name for m in RISK_METRICS}
+    assert set(explorer.results.METRICS) == set(analysis.schema.METRICS) == {"acc", "loss", *SPEC_METRICS, *risks}
     assert set(explorer.results.METRICS) <= set(explorer.results.ROW_SCHEMA.names)
     searchable = {m.name for s in SPECS.values() for m in s.metrics if m.searchable}
-    assert set(search_spaces.constraints.METRICS) == {"acc"} | searchable
+    assert set(search_spaces.constraints.METRICS) == {"acc"} | searchable | risks
+    assert all(search_spaces.constraints.METRICS[r] is None for r in risks)  # measured in every trial
     assert set(search_spaces.constraints.DEFAULT_DIRECTIONS) == set(search_spaces.constraints.METRICS)
     for spec in SPECS.values():
         for m in spec.metrics:
@@ -103,7 +106,8 @@ def test_rules_and_thresholds_agree() -> None:
 def test_docs_tables_agree() -> None:
     table = _section("metrics.md", "## Metrics")
     documented = set(re.findall(r"^\| `([^`]+)` \|", table, re.M))
-    assert documented == {"acc", "loss", *(m for m in SPEC_METRICS if m.split(".")[0] in BUILTIN)}
+    assert documented == {"acc", "loss", *(m for m in SPEC_METRICS if m.split(".")[0] in BUILTIN),
+                          *(m.name for m in RISK_METRICS)}
     rules = _section("search-spaces.md", "### Constraints and the conflict rule")
     listed = set(re.findall(r"^\| `([^`]+)` \|", rules, re.M)) - {"acc.drop_vs_baseline"}
     expected = set()

@@ -33,14 +33,14 @@ OWNS: dict[str, str] = {
 @dataclass(frozen=True)
 class TrialContext:
     """What every hook may read: the validated config, the data on the trial's device, the model name,
-    and ``train_model``, which trains another model of a given config with the same loop (e.g. dataset
-    inference's independent model) and returns its final state."""
+    and ``train_model(config, data=None)``, which trains another model of a given config with the same loop
+    (e.g. dataset inference's independent model; with ``data``, on those splits) and returns its final state."""
 
     config: TrialConfig
     data: ImageData
     device: torch.device
     model_name: str
-    train_model: Callable[[TrialConfig], TrainState] | None = field(default=None, repr=False, compare=False)
+    train_model: Callable[..., TrainState] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
