@@ -173,13 +173,14 @@ def _cmd_search(args: argparse.Namespace) -> int:
         return _fail(str(err))
     except SearchInterrupted as stop:
         return _interrupted(stop, args.out, "the same command plus --resume")
+    retried = [line for line in [outcome.retried_line()] if line]  # e.g. "1 trial retried after a failure (node lost)"
     if outcome.all_failed:
         print(f"search failed: all {outcome.ran} trials errored (their rows are in {args.out}); the errors:",
-              *outcome.summary(), sep="\n", file=sys.stderr)
+              *outcome.summary(), *retried, sep="\n", file=sys.stderr)
         return 1
     print(f"search finished: results in {args.out} ({outcome.errored} errored trials); "
-          f"see them with `explorer status {args.out}` or pandas.read_parquet", *outcome.summary(), sep="\n",
-          file=sys.stderr)
+          f"see them with `explorer status {args.out}` or pandas.read_parquet", *outcome.summary(), *retried,
+          sep="\n", file=sys.stderr)
     return 0
 
 

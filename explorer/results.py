@@ -67,6 +67,7 @@ def _schema() -> pa.Schema:
         ("train_seconds", pa.float64()), ("images_per_second", pa.float64()), ("peak_memory_mb", pa.float64()),
         ("history", pa.string()), ("seeds_design", pa.string()), ("look", pa.int64()), ("look_reason", pa.string()),
         ("device", pa.string()), ("node", pa.string()), ("node_id", pa.string()),
+        ("retries", pa.int64()), ("nodes", pa.string()), ("retry_causes", pa.string()),
         ("start_time", pa.timestamp("us", tz="UTC")), ("end_time", pa.timestamp("us", tz="UTC")),
         ("versions", pa.string()),
     ]
@@ -119,7 +120,7 @@ def _base(config: TrialConfig, trial_id: str | None, start: datetime | None, end
     row: dict[str, Any] = {name: None for name in ROW_SCHEMA.names}
     row.update({k: v for k, v in config.flat().items() if k in row})
     row.update(trial_id=trial_id or uuid.uuid4().hex[:12], config_id=config.config_id(), start_time=start,
-               end_time=end, node=socket.gethostname(), versions=versions())
+               end_time=end, node=socket.gethostname(), versions=versions(), retries=0)
     for m in METRICS:
         row[m] = float("nan")
     return row

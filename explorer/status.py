@@ -17,7 +17,9 @@ __all__ = ["read_rows", "summarise"]
 #: What :func:`summarise` reads: a few of the row's ~110 columns (each Parquet file costs per column read).
 STATUS_COLUMNS = ("trial_id", "config_id", "seed", "dataset", "mechanisms", "status", "error", "node", "start_time",
                   "end_time", "acc", "adv.acc", "wm.acc", "rad.loss_gap", "di.p_value", "dp.epsilon", "seeds_design",
-                  "look", "look_reason", "versions")
+                  "look", "look_reason", "node_id", "nodes", "retries", "retry_causes", "versions")
+#: Retried trials named in the nodes part (the rest are counted).
+SHOWN_RETRIED = 3
 #: Characters of a look's reason shown per cell (the rows keep it whole).
 REASON_CHARS = 240
 
@@ -66,6 +68,7 @@ def summarise(rows: pd.DataFrame) -> str:
                  f"first start {rows['start_time'].min():%Y-%m-%d %H:%M:%S} UTC, last end "
                  f"{rows['end_time'].max():%Y-%m-%d %H:%M:%S} UTC ({_fmt(span)}); "
                  f"nodes: {', '.join(sorted(rows['node'].dropna().unique()))}")
+    lines += _ray_nodes(rows)
     ok = rows[rows["status"] == "ok"]
     if not ok.empty:
         cols = [c for c in ("acc", "adv.acc", "wm.acc", "rad.loss_gap", "di.p_value", "dp.epsilon")
@@ -78,6 +81,46 @@ def summarise(rows: pd.DataFrame) -> str:
     for _, r in errors.iterrows():
         lines.append(f"error in {r['trial_id']} ({r['mechanisms']}, seed {r['seed']}): {r['error']}")
     return "\n".join(lines)
+
+
+def _json_list(text: Any) -> list[str]:
+    import json
+
+    try:
+        value = json.loads(text) if isinstance(text, str) and text else []
+    except ValueError:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _ray_nodes(rows: pd.DataFrame) -> list[str]:
+    """The Ray nodes the trials ran on (every attempt's: the rows' ``nodes``, else ``node_id``) with their trial
+    counts, and the trials retried after a failure with the cause and the nodes each ran on."""
+    if "node_id" not in rows.columns:
+        return []
+    per_trial = [_json_list(n) or ([i] if isinstance(i, str) and i else [])
+                 for n, i in zip(rows["nodes"] if "nodes" in rows.columns else [None] * len(rows), rows["node_id"])]
+    counts: dict[str, int] = {}
+    for nodes in per_trial:
+        for node in dict.fromkeys(nodes):
+            counts[node] = counts.get(node, 0) + 1
+    if not counts:
+        return []
+    lines = ["Ray nodes (trials that ran there): " + ", ".join(
+        f"{node} ({n})" for node, n in sorted(counts.items(), key=lambda item: (-item[1], item[0])))]
+    if "retries" not in rows.columns:
+        return lines
+    retried = rows.assign(_nodes=per_trial)[(pd.to_numeric(rows["retries"], errors="coerce").fillna(0) > 0).to_numpy()]
+    if retried.empty:
+        return lines
+    from explorer.outcome import retried_text
+
+    causes = [c for text in retried.get("retry_causes", pd.Series(dtype=object)) for c in _json_list(text)]
+    shown = [f"{r['trial_id']} on {' then '.join(r['_nodes']) or 'unrecorded nodes'}"
+             for _, r in retried.head(SHOWN_RETRIED).iterrows()]
+    more = f", +{len(retried) - SHOWN_RETRIED} more" if len(retried) > SHOWN_RETRIED else ""
+    lines.append(f"{retried_text(len(retried), causes)}: {', '.join(shown)}{more}")
+    return lines
 
 
 def _looks(rows: pd.DataFrame) -> list[str]:

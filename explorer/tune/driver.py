@@ -33,7 +33,7 @@ from explorer.outcome import SearchInterrupted, SearchOutcome, session_outcome
 from explorer.tune.checkpoints import is_retired, sweep
 from explorer.tune.dashboard import TrialRepr, job_config, login_hint
 from explorer.tune.paths import RAY_DIR, ROWS_DIR, join_uri, rows_uri, trial_dict, trial_meta
-from explorer.tune.progress import Progress, best_text, write_error_row
+from explorer.tune.progress import Progress, attempt_columns, best_text, start_attempt, write_error_row
 from search_spaces.constraints import METRICS
 
 __all__ = ["SearchOptions", "SearchOutcome", "run_search", "run_search_outcome", "run_confirm",
@@ -80,9 +80,13 @@ def _trainable(config: dict[str, Any], *, out: str, objectives: Sequence[str] = 
                         checkpoint=tune.Checkpoint.from_directory(d))
 
     if row is None:
+        node_id = ray.get_runtime_context().get_node_id()
+        # this attempt's node joins the trial's earlier ones (a retry after a lost node ran elsewhere)
+        attempts = start_attempt(tune.get_context().get_storage(), node_id, socket.gethostname())
         output = train(trial_config, on_epoch=on_epoch, resume_from=resume)
         row = build_row(trial_config, output, trial_id=trial_id, start=start, end=datetime.now(timezone.utc))
-        row["node_id"] = ray.get_runtime_context().get_node_id()
+        row["node_id"] = node_id
+        row.update(attempt_columns(attempts))
         row.update(trial_meta(config))
         write_rows([row], rows_uri(out, trial_id))
     final: dict[str, Any] = {k: v for k, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}

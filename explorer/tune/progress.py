@@ -5,12 +5,21 @@ One Tune callback: a line on every trial start and end, and a heartbeat line at 
 is never silent. Its per-event work does not grow with the number of finished trials: the best feasible
 point (a pass over every finished trial) is recomputed only when that costs at most 1/20 of the time
 since the last recomputation, and always for the last line.
+
+A trial that Tune retries after a failure (a lost node, an error) is counted on the line with its cause.
+Each trial's attempts live in :data:`ATTEMPTS` beside its Tune files (``OUT/ray/<experiment>/<trial>/``):
+the trial appends the node of each attempt when it starts (:func:`start_attempt`), and the driver writes
+why an attempt ended when Tune retries it (:func:`end_attempt`); the row's ``retries``, ``nodes`` and
+``retry_causes`` come from that file (:func:`attempt_columns`).
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import math
 import os
+import socket
 import sys
 import time
 from datetime import datetime, timezone
@@ -20,15 +29,25 @@ from typing import Any, Callable, Mapping
 from ray import tune
 
 from explorer.config import TrialConfig
+from explorer.outcome import retried_text
 from explorer.tune.checkpoints import retire
 from explorer.tune.paths import rows_uri, trial_dict, trial_meta
 
-__all__ = ["Progress", "write_error_row", "error_message", "best_text"]
+__all__ = ["Progress", "write_error_row", "error_message", "best_text", "ATTEMPTS", "NODE_LOST", "start_attempt",
+           "end_attempt", "read_attempts", "attempt_columns", "failure_cause"]
+
+log = logging.getLogger(__name__)
 
 #: The best-feasible pass may take at most 1/BEST_COST_RATIO of the driver's time.
 BEST_COST_RATIO = 20.0
 #: Running trials named in a line; the rest are counted.
 SHOWN_RUNNING = 4
+#: A trial's attempts (a JSON list of ``{"node", "host", "ended"}``) in its folder under ``OUT/ray``.
+ATTEMPTS = "explorer-attempts.json"
+#: The cause of a retry whose trial died with its node (the Ray node's raylet died or lost contact).
+NODE_LOST = "node lost"
+#: What Ray 2.60 says when a trial's actor or task died with its node (the GCS's and the core worker's texts).
+_NODE_MARKERS = ("because its node has died", "the node it was running on is dead", "nodediederror")
 
 
 class Progress(tune.Callback):
@@ -51,6 +70,7 @@ class Progress(tune.Callback):
         """What belongs to one driver session (a resumed search starts these anew)."""
         self.start = self.last_line = time.monotonic()
         self.running: dict[str, tuple[int | None, int | None]] = {}  # trial id -> (epochs done, epochs)
+        self.retried: dict[str, list[str]] = {}  # trial id -> the cause of each retry in this session
         self.synced = False
         self.best: dict[str, Any] | None = None
         self.best_for = -1  # len(done) when best was computed
@@ -111,8 +131,10 @@ class Progress(tune.Callback):
         eta = f"{elapsed / now * (self.total - finished):.0f}s" if now > 0 else "?"
         best = self._best(final=finished >= self.total)
         best_txt = best_text(best, self.objectives)
+        retried = [cause for causes in self.retried.values() for cause in causes]
+        again = f", {retried_text(len(self.retried), retried)}" if self.retried else ""
         line = (f"[explorer] {len(self.done)}/{self.total} done, {len(self.running)} running, "
-                f"{len(self.errored)} errored | {elapsed:.0f}s elapsed, ETA {eta} | best feasible: {best_txt}")
+                f"{len(self.errored)} errored{again} | {elapsed:.0f}s elapsed, ETA {eta} | best feasible: {best_txt}")
         if heartbeat and self.running:
             line += f" | running: {self._running_text()}"
         print(line, file=sys.stderr, flush=True)
@@ -143,11 +165,22 @@ class Progress(tune.Callback):
         retire(trial, keep_last=self.keep_checkpoints)
         self._line()
 
+    def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        """Tune retries the trial from its last checkpoint: say why its attempt ended, in its attempts file (the
+        retry reads it) and on the line."""
+        self._sync(trials)
+        self.running.pop(trial.trial_id, None)
+        cause = failure_cause(trial)
+        end_attempt(trial, cause)
+        self.retried.setdefault(trial.trial_id, []).append(cause)
+        self._line()
+
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._sync(trials)
         self.running.pop(trial.trial_id, None)
         self.errored.add(trial.trial_id)
-        write_error_row(self.out, trial.config, trial.trial_id, error_message(trial), trial.last_result)
+        write_error_row(self.out, trial.config, trial.trial_id, error_message(trial), trial.last_result,
+                        attempts=_attempts_of(trial))
         self._line()
 
 
@@ -158,6 +191,119 @@ def best_text(best: Mapping[str, Any] | None, objectives: Mapping[str, str]) -> 
     if "text" in best:
         return str(best["text"])
     return ", ".join(f"{k}={best[k]:.3f}" for k in objectives if k in best)
+
+
+def _last_failure(trial: Any) -> str:
+    """The text of the trial's last failure in its error file (Tune appends one section per failure)."""
+    path = getattr(trial, "error_file", None)
+    if not path or not os.path.exists(path):
+        return ""
+    text = Path(path).read_text(errors="replace")
+    return text.rsplit("Failure # ", 1)[-1]
+
+
+def failure_cause(trial: Any) -> str:
+    """Why a trial's attempt failed: :data:`NODE_LOST` when it died with its Ray node (Ray's error says so, or
+    the node of its attempt is dead), else the last line of its error."""
+    text = _last_failure(trial).lower()
+    if any(marker in text for marker in _NODE_MARKERS) or _node_dead(_attempts_of(trial)):
+        return NODE_LOST
+    return error_message(trial)
+
+
+def _node_dead(attempts: list[dict[str, Any]]) -> bool:
+    """Whether the Ray node of the last attempt is gone: the cluster says it is dead, or its raylet does not
+    answer (a node that just died is still listed alive until its health checks fail, some 30 s later)."""
+    node = attempts[-1].get("node") if attempts else None
+    if not node:
+        return False
+    try:
+        import ray
+
+        found = [n for n in ray.nodes() if n.get("NodeID") == node]
+    except Exception:  # noqa: BLE001 - no Ray here (tests) or a GCS hiccup: the error text decides
+        return False
+    if not found:
+        return False
+    if not found[0].get("Alive", True):
+        return True
+    host, port = found[0].get("NodeManagerAddress"), found[0].get("NodeManagerPort")
+    if not host or not port:
+        return False
+    try:
+        with socket.create_connection((str(host), int(port)), timeout=2):
+            return False
+    except OSError:  # refused or timed out: its raylet is gone
+        return True
+
+
+def _attempts_path(storage: Any) -> tuple[Any, str] | None:
+    try:
+        return storage.storage_filesystem, f"{storage.trial_fs_path}/{ATTEMPTS}"
+    except (AttributeError, RuntimeError):
+        return None
+
+
+def read_attempts(storage: Any) -> list[dict[str, Any]]:
+    """A trial's attempts so far (``storage``: its Tune StorageContext); [] when none is recorded or readable."""
+    where = _attempts_path(storage)
+    if where is None:
+        return []
+    fs, path = where
+    try:
+        with fs.open_input_stream(path) as fh:
+            attempts = json.loads(fh.read().decode("utf-8"))
+    except (OSError, ValueError):  # not there yet (FileNotFoundError is an OSError), or torn
+        return []
+    return [a for a in attempts if isinstance(a, dict)] if isinstance(attempts, list) else []
+
+
+def _write_attempts(storage: Any, attempts: list[dict[str, Any]]) -> None:
+    where = _attempts_path(storage)
+    if where is None:
+        return
+    fs, path = where
+    try:
+        fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+        with fs.open_output_stream(path) as fh:  # one PUT on object stores
+            fh.write(json.dumps(attempts).encode("utf-8"))
+    except OSError as err:
+        log.warning("could not record the attempts of a trial in %s: %s", path, err)
+
+
+def start_attempt(storage: Any, node: str | None, host: str | None) -> list[dict[str, Any]]:
+    """In the trial, when it starts training: append this attempt (its Ray node and host) to the trial's
+    attempts and return them all."""
+    attempts = [*read_attempts(storage), {"node": node, "host": host}]
+    _write_attempts(storage, attempts)
+    return attempts
+
+
+def end_attempt(trial: Any, cause: str) -> None:
+    """In the driver, when Tune retries a trial: record why its last attempt ended (an attempt that failed
+    before it could record itself is added with no node)."""
+    storage = getattr(trial, "storage", None)
+    if storage is None:
+        return
+    attempts = read_attempts(storage)
+    if attempts and "ended" not in attempts[-1]:
+        attempts[-1]["ended"] = cause
+    else:
+        attempts.append({"node": None, "host": None, "ended": cause})
+    _write_attempts(storage, attempts)
+
+
+def _attempts_of(trial: Any) -> list[dict[str, Any]]:
+    storage = getattr(trial, "storage", None)
+    return read_attempts(storage) if storage is not None else []
+
+
+def attempt_columns(attempts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The row's ``retries`` (attempts that Tune retried after a failure), ``nodes`` (the Ray node of every
+    attempt, in order; JSON) and ``retry_causes`` (why each retried attempt ended; JSON)."""
+    causes = [str(a["ended"]) for a in attempts if a.get("ended")]
+    return {"retries": len(causes), "nodes": json.dumps([a["node"] for a in attempts if a.get("node")]),
+            "retry_causes": json.dumps(causes)}
 
 
 def error_message(trial: Any) -> str:
@@ -171,8 +317,9 @@ def error_message(trial: Any) -> str:
 
 
 def write_error_row(out: str, config: Mapping[str, Any], trial_id: str, message: str,
-                    last: Mapping[str, Any] | None = None) -> None:
-    """The ``status=error`` row of a trial that Tune gave up on; host and start come from its last report."""
+                    last: Mapping[str, Any] | None = None, attempts: list[dict[str, Any]] | None = None) -> None:
+    """The ``status=error`` row of a trial that Tune gave up on; host and start come from its last report, its
+    retries and nodes from its ``attempts`` when known."""
     from explorer.results import error_row, write_rows
 
     last = last or {}
@@ -182,5 +329,10 @@ def write_error_row(out: str, config: Mapping[str, Any], trial_id: str, message:
                     epochs_completed=int(last.get("epoch", 0) or 0))
     row["node"] = last.get("hostname")
     row["node_id"] = last.get("node_id")
+    if attempts:
+        row.update(attempt_columns(attempts))
+        row["node_id"] = row["node_id"] or next((a["node"] for a in reversed(attempts) if a.get("node")), None)
+    else:
+        row["retries"] = None  # not known: the driver did not see this trial's attempts
     row.update(trial_meta(config))
     write_rows([row], rows_uri(out, trial_id))
