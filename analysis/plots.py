@@ -28,6 +28,7 @@ __all__ = [
     "plot_curve",
     "plot_pareto",
     "plot_pareto_projections",
+    "plot_risks",
     "plot_sweeps",
     "save",
 ]
@@ -257,6 +258,47 @@ def plot_sweeps(data: SweepData) -> Figure:
                 if v in set(table["verdict"])]
     fig.legend(handles=handles, loc="outside right upper", fontsize=8)
     fig.suptitle(data.title)
+    return fig
+
+
+RISK_COLOURS: dict[str, str] = {"raises": "#d9534f", "lowers": "#5cb85c", "no change": "#9e9e9e",
+                                 "inconclusive": "#f0ad4e"}
+
+
+def plot_risks(table: Any, metric: str = "risk.mia_auc", title: str = "") -> Figure:
+    """One panel per dataset: each mechanism or tuple's mean of ``metric`` (± sd over seeds) as a point coloured
+    by its verdict against the undefended model (`analysis.risks.risk_verdicts` rows), whose mean is the dashed
+    line (0.5, chance, dotted, for the AUC)."""
+    from analysis.schema import label
+
+    rows = table[table["metric"] == metric]
+    datasets = sorted(set(rows["dataset"]), key=dataset_order) or [""]
+    height = 1.4 + 0.32 * max(1, max((int((rows["dataset"] == d).sum()) for d in datasets), default=1))
+    fig = _figure(5.2 * len(datasets), height)
+    for i, dataset in enumerate(datasets):
+        ax = fig.add_subplot(1, len(datasets), i + 1)
+        mine = rows[rows["dataset"] == dataset].reset_index(drop=True)
+        y = np.arange(len(mine))
+        for yi, (mean, sd, verdict) in enumerate(zip(mine["mean"], mine["std"].fillna(0), mine["verdict"])):
+            ax.errorbar(mean, yi, xerr=sd, fmt="o", markersize=8, capsize=4, color=RISK_COLOURS.get(verdict, "#bdbdbd"))
+        ax.set_yticks(y, [f"{m} ({str(c)[:6]})" if (mine["mechanisms"] == m).sum() > 1 else str(m)
+                          for m, c in zip(mine["mechanisms"], mine["config_id"])], fontsize=8)
+        for value in sorted(set(mine["mean_none"].dropna().round(6))):
+            ax.axvline(value, color="black", linestyle="--", linewidth=1)
+        if metric == "risk.mia_auc":
+            ax.axvline(0.5, color="#1f77b4", linestyle=":", linewidth=1)
+        lo = float(np.nanmin(np.r_[mine["mean"] - mine["std"].fillna(0), mine["mean_none"]])) if len(mine) else 0.0
+        hi = float(np.nanmax(np.r_[mine["mean"] + mine["std"].fillna(0), mine["mean_none"]])) if len(mine) else 1.0
+        pad = max(0.01, 0.1 * (hi - lo))
+        ax.set_xlim(lo - pad, hi + pad)
+        ax.set_ylim(len(mine) - 0.5, -0.5)
+        ax.set_xlabel(label(metric))
+        ax.set_title(str(dataset), fontsize=10)
+    present = [v for v in RISK_COLOURS if v in set(rows["verdict"])]
+    handles: list[Any] = [Patch(color=RISK_COLOURS[v], label=v) for v in present]
+    handles.append(Line2D([], [], color="black", linestyle="--", label="undefended (none)"))
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8)
+    fig.suptitle(title or f"{label(metric)} against the undefended model")
     return fig
 
 

@@ -28,11 +28,13 @@ from analysis.load import ResultsPath, check_columns, read_results
 from analysis.operating_points import OperatingPoints, best_point, operating_points, point_summary
 from analysis.pareto import Constraints, Objectives, pareto_mask
 from analysis.plot_data import conflict_matrix_data, curve_data, pareto_data, pareto_projections, swept_parameters
-from analysis.plots import plot_conflicts, plot_curve, plot_pareto, plot_pareto_projections, save
+from analysis.plots import plot_conflicts, plot_curve, plot_pareto, plot_pareto_projections, plot_risks, save
 from analysis.recorded import SearchGoal, recorded_goal
+from analysis.risks import risk_verdicts
 from analysis.schema import dataset_order, members, missing_text
 from analysis.summary import config_summary
 from analysis.thresholds import Thresholds, describe
+from search_spaces.spec import RISK_METRICS, RISK_THRESHOLDS
 
 __all__ = ["DEFAULT_OBJECTIVES", "MAX_CURVES", "main", "write_report"]
 
@@ -151,6 +153,7 @@ def _build(
     blocks += _operating_section(points, objectives)
     blocks += _conflict_section(matrix, folder, names)
     blocks += _seeds_section(df, matrix)
+    blocks += _risks_section(df, th, folder, names)
     blocks += _pareto_section(df, points, front, objectives, constraints, folder, names)
     blocks += _curve_section(df, folder, names)
     matrix.cells.to_csv(folder / "conflicts.csv", index=False)
@@ -324,6 +327,44 @@ def _seeds_section(df: pd.DataFrame, matrix: ConflictMatrix) -> list[Block]:
             "at the design's last level would need to decide it with 80 % power if they held."
         ),
         Table(table, max_rows=100),
+    ]
+
+
+_ARROWS = {"raises": "↑ raises", "lowers": "↓ lowers", "no change": "= no change", "inconclusive": "? inconclusive"}
+
+
+def _risks_section(df: pd.DataFrame, th: Thresholds, folder: Path, names: list[str]) -> list[Block]:
+    """Unintended risks (analysis.risks): each mechanism and tuple against the undefended model, per risk."""
+    table = risk_verdicts(df, th)
+    if table.empty:
+        return []
+    table.to_csv(folder / "risks.csv", index=False)
+    names.append("risks.csv")
+    path = folder / "risks.png"
+    save(plot_risks(table), path)
+    names.append(path.name)
+
+    def cell(r: Any) -> str:
+        p = {"raises": r.p_raises, "lowers": r.p_lowers, "no change": r.tost_p}.get(r.verdict)
+        return f"{_ARROWS[r.verdict]} {r.difference:+.3f}" + ("" if p is None or pd.isna(p) else f" (p={p:.2g})")
+
+    wide = table.assign(text=[cell(r) for r in table.itertuples(index=False)]).pivot_table(
+        index=["dataset", "mechanisms", "config_id"], columns="metric", values="text", aggfunc="first", sort=False)
+    wide = wide.reset_index().rename_axis(columns=None)
+    thresholds = ", ".join(f"{m.name} {th.get(RISK_THRESHOLDS[m.name].key):g}" for m in RISK_METRICS)
+    return [
+        Heading("Unintended risks"),
+        Text(
+            "Whether a mechanism or a combination raises or lowers a risk its trials measured, against the undefended "
+            "model at the same settings (Duddu, Szyller & Asokan, SoK, IEEE S&P 2024): membership inference by "
+            "offline RMIA (its AUC and its TPR at 1 % FPR) and the train-test accuracy gap (docs/metrics.md, "
+            f"'Unintended risks'). A risk is raised (↑) or lowered (↓) when it moves more than its threshold "
+            f"({thresholds}) and the one-sided Welch test of that is significant at alpha; unchanged (=) when the "
+            "TOST shows it within the threshold; otherwise undecided (?). Each cell: the change against the "
+            "undefended model and the deciding p-value. risks.csv holds every row with n, means and spreads."
+        ),
+        Table(wide, max_rows=100),
+        Image(path, "Membership-inference AUC against the undefended model"),
     ]
 
 

@@ -14,7 +14,8 @@ import re
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Callable, Literal, Mapping
 
-__all__ = ["Metric", "Threshold", "Rule", "Cost", "MechanismSpec", "RISK_METRICS", "RuleKind", "spec_problems"]
+__all__ = ["Metric", "Threshold", "Rule", "Cost", "MechanismSpec", "RISK_METRICS", "RISK_THRESHOLDS", "RuleKind",
+           "spec_problems"]
 
 RuleKind = Literal["drop_vs_baseline", "fraction_of_baseline", "min", "max"]
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,15}")
@@ -39,16 +40,6 @@ class Metric:
     everywhere: bool = False
     searchable: bool = True
     optional: bool = False
-
-
-#: Unintended risks every trial measures like accuracy, whatever its mechanisms (DESIGN 3.11; explorer.risks):
-#: membership inference by RMIA (Zarifzadeh et al., ICML 2024) and the train-test gap of the SoK (Duddu et al.,
-#: S&P 2024). Lower is better for all three; ``eval.risks: false`` leaves them NaN.
-RISK_METRICS: tuple[Metric, ...] = (
-    Metric("risk.mia_auc", "min", "AUC", "membership-inference AUC (RMIA; 0.5: chance)", everywhere=True),
-    Metric("risk.mia_tpr_at_1fpr", "min", "fraction", "membership-inference TPR at 1 % FPR", everywhere=True),
-    Metric("risk.train_test_gap", "min", "fraction", "training minus test accuracy", everywhere=True),
-)
 
 
 @dataclass(frozen=True)
@@ -76,6 +67,23 @@ class Threshold:
         above = value > self.low if self.low_open else value >= self.low
         below = value < self.high if self.high_open else value <= self.high
         return above and below
+
+
+#: Unintended risks every trial measures like accuracy, whatever its mechanisms (DESIGN 3.11; explorer.risks):
+#: membership inference by RMIA (Zarifzadeh et al., ICML 2024) and the train-test gap of the SoK (Duddu et al.,
+#: S&P 2024). Lower is better for all three; ``eval.risks: false`` leaves them NaN.
+RISK_THRESHOLDS: dict[str, Threshold] = {
+    "risk.mia_auc": Threshold("risk_auc", 0.02, 0, 1, True, False, "a change of membership-inference AUC"),
+    "risk.mia_tpr_at_1fpr": Threshold("risk_tpr", 0.02, 0, 1, True, False, "a change of TPR at 1 % FPR"),
+    "risk.train_test_gap": Threshold("risk_gap", 0.02, 0, 1, True, False, "a change of the train-test gap"),
+}
+"""How far a risk must move against the undefended model, at the same settings, to be 'raised' or 'lowered'
+(analysis.risks); below it, shown by TOST, 'no change'."""
+RISK_METRICS: tuple[Metric, ...] = (
+    Metric("risk.mia_auc", "min", "AUC", "membership-inference AUC (RMIA; 0.5: chance)", everywhere=True),
+    Metric("risk.mia_tpr_at_1fpr", "min", "fraction", "membership-inference TPR at 1 % FPR", everywhere=True),
+    Metric("risk.train_test_gap", "min", "fraction", "training minus test accuracy", everywhere=True),
+)
 
 
 @dataclass(frozen=True)

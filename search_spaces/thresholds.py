@@ -11,7 +11,7 @@ from typing import Any, Iterable
 
 from search_spaces import registry
 from search_spaces.config import ConfigError, fail
-from search_spaces.spec import Threshold
+from search_spaces.spec import RISK_THRESHOLDS, Threshold
 
 __all__ = ["Thresholds", "CORE", "threshold_specs"]
 
@@ -23,8 +23,9 @@ CORE: tuple[Threshold, ...] = (
 
 
 def threshold_specs() -> dict[str, Threshold]:
-    """Key -> threshold: the core ones, then each mechanism's rule (and its absolute companion)."""
-    out = {t.key: t for t in CORE}
+    """Key -> threshold: the core ones, the risks' (``risk_auc``, ``risk_tpr``, ``risk_gap``), then each
+    mechanism's rule (and its absolute companion)."""
+    out = {t.key: t for t in (*CORE, *RISK_THRESHOLDS.values())}
     for spec in registry.specs().values():
         rule = spec.rule
         while rule is not None:

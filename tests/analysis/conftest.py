@@ -40,6 +40,9 @@ METRIC_NAMES = (
     "di.p_value_independent",
     "di.p_value_unseen",
     "dp.epsilon",
+    "risk.mia_auc",
+    "risk.mia_tpr_at_1fpr",
+    "risk.train_test_gap",
 )
 
 

@@ -89,7 +89,7 @@ def test_the_record_holds_the_space_and_its_analysis_view() -> None:
     assert view["objectives"] == {"acc": "max", "wm.acc": "max"}
     assert view["constraints"] == {"acc": [">=", 0.9]}
     assert view["thresholds"] == {"acc": 0.1, "alpha": 0.05, "wm": 0.2, "adv": 0.2, "rad_rel": 0.05, "rad_gap": 1e-2,
-                                  "di_p": 1e-3}
+                                  "di_p": 1e-3, "risk_auc": 0.02, "risk_tpr": 0.02, "risk_gap": 0.02}
     assert view["notes"] == ["constraint acc.drop_vs_baseline 0.05 against none is not applied by the analysis"]
     document = json.loads(json.dumps(record(space)))
     assert ss.loads(document["space_yaml"]) == space and document["confirm"] == {"top": 3, "seeds": 3, "design": None}
