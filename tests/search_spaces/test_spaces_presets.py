@@ -12,7 +12,7 @@ from search_spaces.cost import confirmation_estimate, estimate
 from search_spaces.seeds import SeedDesign
 
 PRESETS = ss.presets()
-PAPER = [n for n in PRESETS if n != "quickstart" and not n.startswith(("repro-", "digits-"))]
+PAPER = [n for n in PRESETS if n != "quickstart" and not n.startswith(("repro-", "digits-", "risks-"))]
 REDUCED = "repro-mnist-di-reduced"  # issue 11's reduced DI check, at its own smaller scale
 EPOCHS = "repro-mnist-di-epochs"  # DI alone trained longer than the reproduction's 10 epochs
 DI_SIZES = ("repro-mnist-di-size-1000", "repro-mnist-di-size-2500")  # DI alone on fewer training images
@@ -30,8 +30,8 @@ def test_the_expected_presets_exist() -> None:
     families = ["baselines", "dp-pairs", "adv-pairs", "decoupled", "sweep-epsilon", "sweep-trigger-size",
                 "sweep-gamma", "sweep-ratio", "di-independent", "optuna-dp-wm", "optuna-adv-wm",
                 "optuna-adv-rad", "optuna-dp-adv-wm"]
-    expected = {"quickstart", "digits-optuna-dp-wm"} | {f"{d}-{f}" for d in ("mnist", "fmnist", "cifar10")
-                                                         for f in families}
+    expected = {"quickstart", "digits-optuna-dp-wm", "risks-fmnist"}
+    expected |= {f"{d}-{f}" for d in ("mnist", "fmnist", "cifar10") for f in families}
     pairs = ("dp-wm", "dp-di", "dp-rad", "adv-wm", "adv-di", "adv-rad")  # one preset per pair: a sitting's search
     decoupled = ("decoupled-dp-wm", "decoupled-adv-wm", "decoupled-adv-rad")
     repro = {f"repro-{d}-{f}" for d in ("mnist", "fmnist") for f in ("alone", "sweep-dp-wm", *pairs, *decoupled)}
@@ -227,3 +227,13 @@ def test_the_pgd25_check_trains_with_the_papers_steps_and_records_every_epoch() 
         if "adv.steps" in c:
             assert (c["adv.steps"], c["adv.gamma"]) == (25, 0.125)
     assert sorted(c["seed"] for c in exp.configs() if c["mechanisms"] in ("adv", "adv+wm")) == sorted([*range(5)] * 2)
+
+
+def test_the_risks_preset_runs_the_reproductions_setting_with_risks_on() -> None:
+    space = ss.load(PRESETS["risks-fmnist"])
+    configs = ss.expand(space).configs()
+    assert {c["mechanisms"] for c in configs} == {"none", "dp", "adv", "wm", "rad", "di", "dp+wm", "dp+rad", "di+dp",
+                                                  "adv+wm", "adv+rad", "adv+di"}
+    for c in configs:
+        assert c["eval.risks"] and c["seed"] in (0, 1, 2) and c["train.epochs"] == 10
+        assert c["data.train_subset"] == 10000 and c["dataset"] == "fashion_mnist"
