@@ -14,7 +14,8 @@ import pyarrow.parquet as pq
 from analysis.errors import AnalysisInputError
 from analysis.schema import METRICS, missing_text
 
-__all__ = ["EXPECTED", "REQUIRED_COLUMNS", "ResultsPath", "check_columns", "filesystem", "load", "read_results"]
+__all__ = ["EXPECTED", "REQUIRED_COLUMNS", "ResultsPath", "check_columns", "file_info", "filesystem", "load",
+           "read_results"]
 
 ResultsPath = str | os.PathLike[str]
 EXPECTED = "expected a Parquet file or a directory of *.parquet files"
@@ -63,7 +64,7 @@ def read_results(
 
 def _read_source(text: str) -> tuple[pd.DataFrame, list[str]]:
     fs, path = filesystem(text)
-    info = fs.get_file_info(path)
+    info = file_info(fs, path, text)
     if info.type == pafs.FileType.NotFound:
         raise AnalysisInputError(f"results path {text!r} not found: {EXPECTED}")
     if info.type == pafs.FileType.File:
@@ -74,7 +75,10 @@ def _read_source(text: str) -> tuple[pd.DataFrame, list[str]]:
                 f"results path {text!r} is not a readable Parquet file ({_first_line(exc)}): {EXPECTED}"
             ) from None
         return check_columns(table.to_pandas(), f"results path {text!r}"), []
-    files = _parquet_files(fs, path)
+    try:
+        files = _parquet_files(fs, path)
+    except OSError as exc:  # the store went away between the two calls
+        raise AnalysisInputError(f"results path {text!r} cannot be read ({_first_line(exc)}): {EXPECTED}") from None
     if not files:
         raise AnalysisInputError(f"results path {text!r} contains no *.parquet files: {EXPECTED}")
     tables, skipped = [], []
@@ -87,6 +91,15 @@ def _read_source(text: str) -> tuple[pd.DataFrame, list[str]]:
     if not tables:
         raise AnalysisInputError(f"results path {text!r} has no readable *.parquet file: {EXPECTED}")
     return check_columns(_concat(tables), f"results path {text!r}"), skipped
+
+
+def file_info(fs: pafs.FileSystem, path: str, text: str) -> pafs.FileInfo:
+    """What `path` is on `fs`; `AnalysisInputError` when the store cannot be reached (an S3 endpoint down, no
+    credentials), as for any bad results path."""
+    try:
+        return fs.get_file_info(path)
+    except OSError as exc:
+        raise AnalysisInputError(f"results path {text!r} cannot be read ({_first_line(exc)}): {EXPECTED}") from None
 
 
 def filesystem(text: str) -> tuple[pafs.FileSystem, str]:

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from analysis.errors import AnalysisInputError
-from analysis.load import ResultsPath, filesystem
+from analysis.load import ResultsPath, file_info, filesystem
 from analysis.thresholds import Thresholds
 from search_spaces.thresholds import threshold_specs
 
@@ -87,7 +87,7 @@ def _read_records(text: str) -> list[tuple[str, SearchGoal]]:
     fs, path = filesystem(text)
     path = path.rstrip("/")
     folders = [path]
-    if path.rsplit("/", 1)[-1] == "rows" or fs.get_file_info(path).type == pafs.FileType.File:
+    if path.rsplit("/", 1)[-1] == "rows" or file_info(fs, path, text).type == pafs.FileType.File:
         folders.append(path.rsplit("/", 1)[0])
     out = []
     for folder in folders:

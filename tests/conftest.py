@@ -154,3 +154,91 @@ def ray_tmp(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
 def kill_ray():  # type: ignore[no-untyped-def]
     """:func:`kill_ray_processes`, for tests that stop a Ray runtime mid-way."""
     return kill_ray_processes
+
+
+class S3:
+    """A bucket on the local S3-compatible server: ``uri(key)`` is the s3:// URI the explorer is given (pyarrow's
+    ``S3FileSystem.from_uri`` form, with ``endpoint_override``), ``fs`` reads the bucket back."""
+
+    def __init__(self, endpoint: str, bucket: str) -> None:
+        import pyarrow.fs as pafs
+
+        self.endpoint, self.bucket = endpoint, bucket
+        self.fs = pafs.S3FileSystem(endpoint_override=endpoint, scheme="http", region="us-east-1",
+                                    access_key="testing", secret_key="testing")
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}?endpoint_override={self.endpoint}&scheme=http&region=us-east-1"
+
+    def files(self, key: str) -> list[str]:
+        """Paths of the files under ``key`` in the bucket, relative to it."""
+        import pyarrow.fs as pafs
+
+        base = f"{self.bucket}/{key}"
+        infos = self.fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
+        return sorted(i.path[len(base) + 1:] for i in infos if i.type == pafs.FileType.File)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """moto's S3-compatible server on a free 127.0.0.1 port, for the session: its ``host:port``. It accepts any
+    credentials; the tests give it fake ones (:func:`s3`) and nothing leaves this machine."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    log = tmp_path_factory.mktemp("moto") / "server.log"
+    for _ in range(3):  # a free port may be taken between the probe and the server's bind
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        with log.open("ab") as fh:
+            proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                                    stdout=fh, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=2):
+                    break
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.2)
+        if proc.poll() is None and time.monotonic() < deadline:
+            break
+        proc.kill()
+        proc.wait()
+    else:
+        raise RuntimeError(f"moto's S3 server did not start: {log.read_text()[-2000:]}")
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def s3(s3_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> S3:
+    """A fresh bucket on :func:`s3_server`, with test credentials in the environment (inherited by the explorer's
+    subprocesses and Ray's workers) and no AWS configuration of this machine's user read."""
+    import uuid
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    bucket = S3(s3_server, f"results-{uuid.uuid4().hex[:8]}")
+    import pyarrow.fs as pafs
+
+    pafs.S3FileSystem(endpoint_override=s3_server, scheme="http", region="us-east-1", access_key="testing",
+                      secret_key="testing", allow_bucket_creation=True).create_dir(bucket.bucket)
+    return bucket
