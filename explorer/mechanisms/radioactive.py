@@ -163,6 +163,12 @@ class Radioactive(Mechanism):
                 sched.step()
         return net
 
+    def _carriers(self, net: Classifier, drawn: torch.Tensor) -> torch.Tensor:
+        """The [classes, width] unit carriers the marks push along: RAD's one random direction per class
+        (``drawn``, from the mechanism's generator). A subclass may derive others from the marking network
+        ``net`` (then it must also extend :meth:`_cache_key`)."""
+        return drawn
+
     def _cache_key(self, ctx: TrialContext, train: TrainData) -> str:
         cfg = self.config
         parts = {
@@ -190,13 +196,14 @@ class Radioactive(Mechanism):
 
         def compute() -> dict[str, torch.Tensor]:
             net = self._marking_network(ctx, train)
-            marked = mark_images(net, train.x[index], train.y[index], carriers.to(device), self.config)
-            return {"index": index.cpu(), "images": marked.cpu(), "carriers": carriers.cpu()}
+            chosen = self._carriers(net, carriers.to(device))
+            marked = mark_images(net, train.x[index], train.y[index], chosen, self.config)
+            return {"index": index.cpu(), "images": marked.cpu(), "carriers": chosen.cpu()}
 
         entry, self.cache_hit = cache.cached("rad", self._cache_key(ctx, train), compute)
         if not torch.equal(entry["index"], index.cpu()):  # a hash collision or a damaged entry
             raise RuntimeError("rad: the cached marked set does not match this trial's subset")
-        self.clean, self.labels, self.carriers = train.x[index], train.y[index], carriers.to(device)
+        self.clean, self.labels, self.carriers = train.x[index], train.y[index], entry["carriers"].to(device)
         self.marked = entry["images"].to(device)
         self.psnr = psnr(self.marked, self.clean)
         if self.config.decoupled:

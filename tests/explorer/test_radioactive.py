@@ -182,6 +182,7 @@ FAST = ["--dataset", "synthetic", "--model", "tiny", "--epochs", "1", "--device"
     (["--set", "rad.radius=-0.1"], "rad.radius: got -0.1, expected a number > 0 and <= 1"),
     (["--set", "rad.ratio=0.001"], "rad.ratio: got 0.001, expected at least 2 of the 128 training images"),
     (["--set", "rad.optimizer=lbfgs"], "rad.optimizer: got 'lbfgs', expected one of adam, sgd"),
+    (["--set", "rad.lambda_logit=-1"], "rad.lambda_logit: got -1, expected a number >= 0"),
     (["--set", "rad.marking_model=/nonexistent.pt"], "rad.marking_model: got '/nonexistent.pt', expected an existing"),
 ])
 def test_bad_radioactive_input_exits_2_with_one_line(args: list[str], needle: str, cache_root: Path,
@@ -200,3 +201,41 @@ def test_rad_prints_its_metrics(cache_root: Path, capsys: pytest.CaptureFixture[
     row = json.loads(capsys.readouterr().out)
     assert row["rad.ratio"] == 0.1 and all(isinstance(row[k], float) for k in ("rad.loss_gap", "rad.p_value",
                                                                                  "rad.psnr"))
+
+
+def test_carriers_chosen_by_a_subclass_mark_the_images_and_come_back_from_the_cache(
+        make_config, cache_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hook benchmarks/rad_gap.py uses for other carriers: what ``_carriers`` returns is what the marks were
+    optimised along, what the mechanism keeps, and what a cache hit restores."""
+    import torch.nn.functional as F
+
+    from explorer import registry
+
+    used: list[torch.Tensor] = []
+    real = radioactive.mark_images
+
+    def spy(net, x, y, carriers, cfg):  # type: ignore[no-untyped-def]
+        used.append(carriers.clone())
+        return real(net, x, y, carriers, cfg)
+
+    class Aligned(radioactive.Radioactive):
+        def _carriers(self, net, drawn):  # type: ignore[no-untyped-def]
+            return F.normalize(net.net.head.weight.detach().clone(), dim=1)
+
+        def _cache_key(self, ctx, train):  # type: ignore[no-untyped-def]
+            return super()._cache_key(ctx, train) + "-aligned"
+
+    monkeypatch.setattr(radioactive, "mark_images", spy)
+    drawn = _rad(setup(make_config(("rad",))))
+    assert torch.equal(drawn.carriers, used[-1])  # RAD's random carriers by default
+    registry.register(Aligned, replace=True)
+    try:
+        aligned = _rad(setup(make_config(("rad",))))
+        again = _rad(setup(make_config(("rad",))))
+    finally:
+        registry.register(radioactive.Radioactive, replace=True)
+    assert not aligned.cache_hit and again.cache_hit and len(used) == 2
+    assert torch.equal(aligned.carriers, used[-1]) and torch.equal(again.carriers, aligned.carriers)
+    assert not torch.allclose(aligned.carriers, drawn.carriers) and not torch.equal(aligned.marked, drawn.marked)
+    assert torch.allclose(aligned.carriers.norm(dim=1), torch.ones(len(aligned.carriers)))
+
