@@ -22,14 +22,16 @@ demo: $(STAMP)
 	$(BIN)/explorer report demo-results/quickstart --out demo-results/report
 	@echo "report: demo-results/report/report.html (and report.md, conflicts.csv, pareto.csv, PNGs)"
 
-# Lint and type-check first (settings in pyproject.toml), then the default suite.
+# Lint and type-check first (settings in pyproject.toml), then the fast suite: no Ray start-up.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy explorer search_spaces analysis examples/gaussian_noise/gaussian_noise examples/flooding/flooding
 	$(BIN)/python -m pytest -q
 
+# Everything `make test` leaves out: the tests that start Ray (local, a cluster of `ray start` processes, the
+# dashboard in a browser), results on S3, a lost node, real-data training and presets end to end.
 test-slow: $(STAMP)
-	$(BIN)/python -m pytest -q -m slow
+	$(BIN)/python -m pytest -q -m "slow or ray"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py

@@ -242,3 +242,13 @@ def s3(s3_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> S3:
     pafs.S3FileSystem(endpoint_override=s3_server, scheme="http", region="us-east-1", access_key="testing",
                       secret_key="testing", allow_bucket_creation=True).create_dir(bucket.bucket)
     return bucket
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test that starts a Ray runtime carries the ``ray`` marker: those using ``ray_tmp`` (directly or
+    through an autouse fixture) get it here, the few that start Ray otherwise mark themselves. ``make test`` runs
+    the rest (no Ray start-up); ``make test-slow`` runs these and the slow ones."""
+    for item in items:
+        if "ray_tmp" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.ray)
+

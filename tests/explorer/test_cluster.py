@@ -92,6 +92,7 @@ resources: {cpu: 1, gpu: 0}
 """
 
 
+@pytest.mark.ray  # `ray start` processes
 def test_search_runs_on_a_real_two_node_cluster(tmp_path: Path, kill_ray) -> None:  # type: ignore[no-untyped-def]
     root = Path(tempfile.mkdtemp(prefix="mn", dir="/tmp"))
     token = secrets.token_hex(32)
@@ -167,6 +168,7 @@ resources: {cpu: 1, gpu: 0.5}
 """
 
 
+@pytest.mark.ray  # `ray start` processes
 @pytest.mark.slow
 def test_a_search_on_an_autoscaling_cluster_runs_on_workers_that_come_and_go(tmp_path: Path, kill_ray) -> None:  # type: ignore[no-untyped-def]
     import time

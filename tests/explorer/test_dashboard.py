@@ -40,6 +40,8 @@ baselines: false
 search: {max_concurrent: 1}
 """
 
+pytestmark = pytest.mark.ray  # a live search on a local Ray, with its dashboard
+
 
 @dataclass
 class LiveSearch:

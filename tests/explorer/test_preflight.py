@@ -83,8 +83,12 @@ seeds: 1
     ("mnist", ", dir: /nonexistent/data", "dataset 'mnist' not found: expected train-images-idx3-ubyte[.gz] and "
                                           "the 3 other IDX files under /nonexistent/data/MNIST/raw"),
 ])
-def test_a_missing_dataset_exits_2_before_ray_starts(tmp_path: Path, ray_tmp: Path, dataset: str, data_dir: str,
-                                                     needle: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_missing_dataset_exits_2_before_ray_starts(tmp_path: Path, dataset: str, data_dir: str, needle: str,
+                                                     capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    ray_tmp = tmp_path / "ray-tmp"  # where a Ray runtime would put its files: it must stay empty
+    ray_tmp.mkdir()
+    monkeypatch.setenv("RAY_TMPDIR", str(ray_tmp))
     space = tmp_path / "space.yaml"
     space.write_text(SPACE.format(dataset=dataset, dir=data_dir))
     assert main(["search", str(space), "--out", str(tmp_path / "out")]) == 2
