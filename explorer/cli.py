@@ -163,7 +163,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     if not (args.progress_every > 0 and math.isfinite(args.progress_every)):
         return _fail(f"--progress-every: got {args.progress_every:g}, expected a number of seconds > 0")
     try:
-        from explorer.tune import SearchOptions, run_search_outcome
+        from explorer.tune import RayStartError, SearchOptions, run_search_outcome
 
         outcome = run_search_outcome(SearchOptions(
             space_path=args.space, out=args.out, address=args.address, resume=args.resume, smoke=args.smoke,
@@ -173,6 +173,9 @@ def _cmd_search(args: argparse.Namespace) -> int:
         return _fail(str(err))
     except SearchInterrupted as stop:
         return _interrupted(stop, args.out, "the same command plus --resume")
+    except RayStartError as err:  # the machine, not the input
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     retried = [line for line in [outcome.retried_line()] if line]  # e.g. "1 trial retried after a failure (node lost)"
     if outcome.all_failed:
         print(f"search failed: all {outcome.ran} trials errored (their rows are in {args.out}); the errors:",
@@ -211,7 +214,7 @@ def _cmd_confirm(args: argparse.Namespace) -> int:
         if value is not None and value < low:
             return _fail(f"{flag}: got {value}, expected an integer >= {low}")
     try:
-        from explorer.tune import SearchOptions, run_confirm
+        from explorer.tune import RayStartError, SearchOptions, run_confirm
 
         errors = run_confirm(SearchOptions(space_path="", out=args.out, address=args.address, resume=args.resume,
                                            max_concurrent=args.max_concurrent, retries=args.retries,
@@ -221,6 +224,9 @@ def _cmd_confirm(args: argparse.Namespace) -> int:
         return _fail(str(err))
     except SearchInterrupted as stop:
         return _interrupted(stop, args.out, "the same command (only missing trials run)")
+    except RayStartError as err:  # the machine, not the input
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     print(f"confirmation finished: results in {args.out} ({errors} errored trials); "
           f"`explorer report {args.out} --out REPORT` tests the confirmed points", file=sys.stderr)
     return 0

@@ -9,6 +9,8 @@ import pandas as pd
 
 import explorer.confirm
 import explorer.tune.driver as driver
+import explorer.tune.optuna_bridge as bridge
+import explorer.tune.phases as phases
 import search_spaces as ss
 from analysis import CONFIRM_SUFFIX, write_report
 from explorer.config import TrialConfig
@@ -75,11 +77,11 @@ def _screened(space: ss.Space) -> pd.DataFrame:
 
 
 def test_the_driver_and_the_report_use_one_baseline_implementation() -> None:
-    assert driver.match_config is BASELINES.match_config
+    assert bridge.match_config is BASELINES.match_config
     assert explorer.confirm.baseline_settings is BASELINES.baseline_settings
     assert EQUIVALENCE.member_baselines is BASELINES.member_baselines
-    assert driver.best_point is POINTS.best_point
-    assert driver.operating_points is POINTS.operating_points
+    assert phases.best_point is POINTS.best_point
+    assert phases.operating_points is POINTS.operating_points
     assert not hasattr(ss, "baseline_config_ids") and not hasattr(driver, "_baseline_means")
 
 

@@ -105,3 +105,24 @@ def test_on_a_cluster_the_same_problem_is_a_warning(tmp_path: Path, capsys: pyte
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("[explorer] warning: dataset 'mnist' not found")
     assert err[0].endswith("(on this machine; the cluster's nodes may differ)")
+
+
+def test_a_local_ray_that_does_not_start_is_tried_again_then_one_line_and_exit_1(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import explorer.tune.session as session
+
+    calls = []
+
+    def refuse(**kwargs: object) -> None:
+        calls.append(kwargs)
+        raise Exception("The current node timed out during startup. This could happen because ...")
+
+    monkeypatch.setattr(session.ray, "init", refuse)
+    monkeypatch.setattr(session, "RETRY_S", 0.0)
+    space = tmp_path / "space.yaml"
+    space.write_text("name: s\ndataset: digits\nmechanisms: [[wm]]\nseeds: 1\nbaselines: false\n")
+    assert main(["search", str(space), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(calls) == 2 and "trying once more" in err[0]
+    assert err[-1] == ("error: the local Ray runtime did not start, twice (The current node timed out during startup. "
+                       "This could happen because ...); is the machine overloaded or out of memory?")
