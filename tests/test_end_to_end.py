@@ -21,7 +21,7 @@ PRESETS = sorted(ss.presets())
 E2E = {"quickstart", "digits-optuna-dp-wm", "risks-fmnist", "repro-mnist-alone", "repro-fmnist-decoupled-adv-rad",
        "repro-fmnist-adv-pgd25", "repro-mnist-di-independent", "mnist-baselines", "mnist-dp-pairs", "mnist-adv-pairs",
        "fmnist-decoupled", "fmnist-optuna-dp-adv-wm", "cifar10-adv-pairs", "cifar10-optuna-dp-adv-wm"}
-NEEDS = {"mnist": "MNIST", "fmnist": "FashionMNIST", "cifar10": "cifar-10-batches-py"}
+NEEDS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST", "cifar10": "cifar-10-batches-py"}  # digits is embedded
 
 
 @pytest.fixture(autouse=True)
@@ -44,16 +44,16 @@ def test_preset_smoke_runs_end_to_end(preset: str, tmp_path: Path, shared_datase
                                       monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
                                       request: pytest.FixtureRequest) -> None:
     """CIFAR-10 presets run on a fabricated stand-in (CIFAR-10 and GTSRB) when the real copy is missing."""
-    prefix = preset.split("-")[0]
-    if prefix in NEEDS:
+    datasets = [d for d in ss.load(str(ss.presets()[preset])).datasets if d in NEEDS]
+    if datasets:  # the space's own datasets, not its name: repro-* and risks-* presets need MNIST/FMNIST too
         root = shared_datasets_root
-        if prefix == "cifar10" and not _has_cifar10(root):
+        if "cifar10" in datasets and not _has_cifar10(root):
             root = request.getfixturevalue("cifar10_stand_in")
             with capsys.disabled():
                 print(f"\n{preset}: no CIFAR-10 at {shared_datasets_root}, running on the FABRICATED stand-in "
                       f"CIFAR-10 + GTSRB at {root} (pipeline check only: the figures mean nothing)")
-        elif not (root / NEEDS[prefix]).is_dir():
-            pytest.skip(f"{NEEDS[prefix]} is not among the offline datasets at {root}")
+        elif missing := [NEEDS[d] for d in datasets if not (root / NEEDS[d]).is_dir()]:
+            pytest.skip(f"{', '.join(missing)} not among the offline datasets at {root}")
         monkeypatch.setenv("EXPLORER_DATA_DIR", str(root))
     out = tmp_path / "out"
     space = ss.smoke(ss.load(str(ss.presets()[preset])))

@@ -75,7 +75,7 @@ def test_a_resume_does_not_need_a_finished_trials_checkpoint_and_keeps_the_final
     import pandas as pd
     import torch
 
-    import explorer.tune.driver as driver
+    import explorer.tune.phases as phases
     from explorer.tune import SearchOptions, run_search
 
     space = tmp_path / "space.yaml"
@@ -83,7 +83,7 @@ def test_a_resume_does_not_need_a_finished_trials_checkpoint_and_keeps_the_final
     out = tmp_path / "out"
     opts = dict(space_path=str(space), out=str(out), num_cpus=2, keep_checkpoints=True, heartbeat_s=0.5)
     with monkeypatch.context() as patch:
-        patch.setattr(driver, "sweep", lambda *a, **k: 0)  # the state between a trial's end and Tune's final save
+        patch.setattr(phases, "sweep", lambda *a, **k: 0)  # the state between a trial's end and Tune's final save
         assert run_search(SearchOptions(**opts)) == 0
     first = pd.read_parquet(out / "rows").set_index("trial_id")
     assert len(first) == 2 and (first["status"] == "ok").all()
