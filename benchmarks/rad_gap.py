@@ -1,6 +1,6 @@
 """Radioactive marking recipes swept side by side: φ_RAD, its false-positive level and the accuracy cost.
 
-For each variant (radius x λ_logit x (λ_ft, λ_img) pair, plus any ``--variant``) it trains a model on the
+For each variant (radius x λ_logit x (λ_ft, λ_img) pair x carriers, plus any ``--variant``) it trains a model on the
 marked data (cnn4, the trial's own pipeline: ``explorer.train.train``) and compares it with a clean model of
 the same setup (no marks, same seed), printing side by side:
 
@@ -16,8 +16,8 @@ the same setup (no marks, same seed), printing side by side:
 The clean model and the marking network are trained once per (dataset, seed) and kept under ``--cache``
 (the marking network is the one a trial trains, by the mechanism's own method, seed stream and data, handed to
 the trial as ``rad.marking_model``), so variants and later invocations share them. ``--variant`` adds single
-points, e.g. ``radius=0.1255,logit=0,ft=0.5,img=0.05`` or ``carriers=class`` (:class:`ClassCarriers`, a
-candidate recipe the sweep measures, not a knob). ``--held-out N`` also marks N test images with the same
+points, e.g. ``radius=0.1255,logit=0,ft=0.5,img=0.05`` or ``carriers=class``; the carriers are random
+(RAD's) unless named, here and in the grid (``--carriers``). ``--held-out N`` also marks N test images with the same
 carriers and prints both models' gap on them (what a verifier could use without the training images).
 
     python benchmarks/rad_gap.py --data-dir ../shared/datasets --dataset mnist --train 10000 --epochs 10 \\
@@ -36,9 +36,7 @@ from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 import torch
-import torch.nn.functional as F
 
-from explorer import registry
 from explorer.config import TrialConfig
 from explorer.mechanisms.base import TrainData
 from explorer.mechanisms.radioactive import Radioactive, _per_sample_loss, mark_images
@@ -56,24 +54,11 @@ class Variant(NamedTuple):
     lambda_logit: float
     lambda_ft: float
     lambda_img: float
-    carriers: str = "random"  # random (RAD's), or class: the marking network's own class directions
+    carriers: str = "random"  # rad.carriers: random (RAD's) or class (the marking network's class directions)
 
     def knobs(self) -> dict[str, Any]:
         return {"rad.radius": self.radius, "rad.lambda_logit": self.lambda_logit, "rad.lambda_ft": self.lambda_ft,
-                "rad.lambda_img": self.lambda_img}
-
-
-class ClassCarriers(Radioactive):
-    """A candidate recipe, not a knob: each class's carrier is the marking network's own direction for that
-    class, its last layer's row normalised (so a mark also raises that class's logit: with λ_logit 0 it is
-    an "unadversarial" perturbation that any model of the task may profit from)."""
-
-    def _carriers(self, net: Classifier, drawn: torch.Tensor) -> torch.Tensor:
-        head: torch.nn.Linear = net.net.head  # type: ignore[assignment]
-        return F.normalize(head.weight.detach().clone(), dim=1)
-
-    def _cache_key(self, ctx: Any, train: TrainData) -> str:
-        return super()._cache_key(ctx, train) + "-class-carriers"
+                "rad.lambda_img": self.lambda_img, "rad.carriers": self.carriers}
 
 
 def _pair(text: str) -> tuple[float, float]:
@@ -82,7 +67,8 @@ def _pair(text: str) -> tuple[float, float]:
 
 
 def _variant(text: str) -> Variant:
-    """``radius=0.1255,logit=0,ft=0.5,img=0.05,carriers=class``; what is not named keeps RadConfig's default."""
+    """``radius=0.1255,logit=0,ft=0.5,img=0.05,carriers=class``; what is not named keeps RadConfig's default,
+    except the carriers: random unless named (as every variant printed before they became a knob)."""
     names = {"radius": "radius", "logit": "lambda_logit", "ft": "lambda_ft", "img": "lambda_img"}
     values: dict[str, float] = {k: getattr(_DEFAULT, k) for k in names.values()}
     carriers = "random"
@@ -141,6 +127,8 @@ def main() -> None:
     parser.add_argument("--lambda-logit", type=float, nargs="*", default=[_DEFAULT.lambda_logit])
     parser.add_argument("--penalties", type=_pair, nargs="*", default=[(_DEFAULT.lambda_ft, _DEFAULT.lambda_img)],
                         help="λ_ft/λ_img pairs (RAD's README example 0.01/0.0005, its script's 0.5/0.05)")
+    parser.add_argument("--carriers", nargs="*", default=["random"], choices=["random", "class"],
+                        help="rad.carriers of the grid (random: RAD's; class: decision 20's)")
     parser.add_argument("--variant", type=_variant, nargs="*", default=[],
                         help="extra variants, e.g. radius=0.1255,logit=0,ft=0.5,img=0.05")
     parser.add_argument("--ratio", type=float, default=0.1)
@@ -153,8 +141,8 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     args.cache.mkdir(parents=True, exist_ok=True)
-    grid = [Variant(r, lam, ft, img) for r, lam, (ft, img) in
-            itertools.product(args.radius, args.lambda_logit, args.penalties)]
+    grid = [Variant(r, lam, ft, img, c) for r, lam, (ft, img), c in
+            itertools.product(args.radius, args.lambda_logit, args.penalties, args.carriers)]
     variants = grid + [v for v in args.variant if v not in grid]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs; {args.dataset}, "
           f"{args.train} training images, {args.epochs} epochs, ratio {args.ratio:g}; cache "
@@ -173,11 +161,7 @@ def main() -> None:
         marking = _marking_model(TrialConfig.from_dict(rad_base), args.cache)
         config = TrialConfig.from_dict({**rad_base, **v.knobs(), "rad.marking_model": marking})
         t = time.perf_counter()
-        registry.register(ClassCarriers if v.carriers == "class" else Radioactive, replace=True)
-        try:
-            out = train(config)
-        finally:
-            registry.register(Radioactive, replace=True)
+        out = train(config)
         seconds = time.perf_counter() - t
         rad: Radioactive = out.composer.mechanisms[0]  # type: ignore[union-attr,assignment]
         assert out.network is not None and rad.clean is not None and rad.labels is not None

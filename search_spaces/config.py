@@ -392,7 +392,8 @@ class TrialConfig:
 
     def config_id(self) -> str:
         """Hash of the configuration without seed and experiment: replicates share it."""
-        flat = {k: v for k, v in self.flat().items() if k not in _NOT_IN_ID}
+        flat = {k: v for k, v in self.flat().items()
+                if k not in _NOT_IN_ID and not (k in _ADDED_LATER and v == _ADDED_LATER[k])}
         return hashlib.sha256(json.dumps(flat, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
     def replace(self, **changes: Any) -> TrialConfig:
@@ -404,6 +405,10 @@ class TrialConfig:
 #: Keys that do not change what a trial computes (where it ran, what it also recorded): left out of config_id.
 _NOT_IN_ID = frozenset({"seed", "experiment", "data.dir", "train.device", "eval.epoch_adv", "eval.risks",
                         "eval.risk_samples", "eval.risk_references"})
+
+#: Knobs added after rows were written, with the value that computes what those rows computed: at that value they
+#: stay out of config_id, so earlier rows keep matching their presets and baselines (--resume, reuse).
+_ADDED_LATER: dict[str, Any] = {"rad.carriers": "random"}
 
 
 def _rebuild(kwargs: dict[str, Any]) -> TrialConfig:

@@ -90,13 +90,14 @@ class Radioactive(Mechanism):
     """Replaces ``ratio`` of the training images by marked copies; verifies with the black-box loss gap.
 
     Marking: a network of the trial's architecture trained on the clean training data (or loaded from
-    ``marking_model``), one random unit carrier per class in its penultimate feature space, and marks
-    optimised as in RAD's ``make_data_radioactive.py``, plus a penalty that keeps the marking network's
-    logits (:func:`mark_images`). Verification (DESIGN 3.5): over the marked training
-    images D_RAD, ``loss_gap`` is the mean of loss(x) - loss(x_marked) under the trained model with true
-    labels, and ``p_value`` the one-sided paired t-test of the same differences. ``decoupled`` (the paper's
-    Section 7) takes D_RAD out of the sampled stream and trains it with a plain SGD step after each epoch,
-    outside DP-SGD and without PGD. Marked sets are cached on disk (:mod:`explorer.cache`).
+    ``marking_model``), one unit carrier per class in its penultimate feature space (``carriers``: random as
+    RAD's, or the network's own class direction, :meth:`_carriers`), and marks optimised as in RAD's
+    ``make_data_radioactive.py``, plus a penalty that keeps the marking network's logits (:func:`mark_images`).
+    Verification (DESIGN 3.5): over the marked training images D_RAD, ``loss_gap`` is the mean of
+    loss(x) - loss(x_marked) under the trained model with true labels, and ``p_value`` the one-sided paired
+    t-test of the same differences. ``decoupled`` (the paper's Section 7) takes D_RAD out of the sampled
+    stream and trains it with a plain SGD step after each epoch, outside DP-SGD and without PGD. Marked sets
+    are cached on disk (:mod:`explorer.cache`).
     """
 
     spec: ClassVar[MechanismSpec] = SPEC
@@ -164,9 +165,13 @@ class Radioactive(Mechanism):
         return net
 
     def _carriers(self, net: Classifier, drawn: torch.Tensor) -> torch.Tensor:
-        """The [classes, width] unit carriers the marks push along: RAD's one random direction per class
-        (``drawn``, from the mechanism's generator). A subclass may derive others from the marking network
-        ``net`` (then it must also extend :meth:`_cache_key`)."""
+        """The [classes, width] unit carriers the marks push along (``rad.carriers``): ``random``, RAD's one
+        random direction per class (``drawn``, from the mechanism's generator, which draws them either way so
+        that its later draws do not move); ``class``, the marking network's own direction for each class, its
+        last layer's row normalised: larger gaps, but a clean model shows one too (docs/metrics.md, decision 20)."""
+        if self.config.carriers == "class":
+            head: nn.Linear = net.net.head  # type: ignore[assignment]
+            return F.normalize(head.weight.detach().clone(), dim=1)
         return drawn
 
     def _cache_key(self, ctx: TrialContext, train: TrainData) -> str:
@@ -176,7 +181,7 @@ class Radioactive(Mechanism):
             "model": ctx.model_name, "device": ctx.device.type, "stream": derive_seed(ctx.config.seed, "rad"),
             "marking_stream": derive_seed(ctx.config.seed, "rad.marking"),
             **{k: getattr(cfg, k) for k in ("ratio", "radius", "iterations", "optimizer", "lr", "lambda_ft",
-                                            "lambda_img", "lambda_logit")},
+                                            "lambda_img", "lambda_logit", "carriers")},
         }
         if cfg.marking_model is not None:
             parts["marking_model"] = cache.file_digest(cfg.marking_model)

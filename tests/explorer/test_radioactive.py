@@ -183,6 +183,7 @@ FAST = ["--dataset", "synthetic", "--model", "tiny", "--epochs", "1", "--device"
     (["--set", "rad.ratio=0.001"], "rad.ratio: got 0.001, expected at least 2 of the 128 training images"),
     (["--set", "rad.optimizer=lbfgs"], "rad.optimizer: got 'lbfgs', expected one of adam, sgd"),
     (["--set", "rad.lambda_logit=-1"], "rad.lambda_logit: got -1, expected a number >= 0"),
+    (["--set", "rad.carriers=gaussian"], "rad.carriers: got 'gaussian', expected one of random, class"),
     (["--set", "rad.marking_model=/nonexistent.pt"], "rad.marking_model: got '/nonexistent.pt', expected an existing"),
 ])
 def test_bad_radioactive_input_exits_2_with_one_line(args: list[str], needle: str, cache_root: Path,
@@ -203,39 +204,68 @@ def test_rad_prints_its_metrics(cache_root: Path, capsys: pytest.CaptureFixture[
                                                                                  "rad.psnr"))
 
 
-def test_carriers_chosen_by_a_subclass_mark_the_images_and_come_back_from_the_cache(
-        make_config, cache_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The hook benchmarks/rad_gap.py uses for other carriers: what ``_carriers`` returns is what the marks were
-    optimised along, what the mechanism keeps, and what a cache hit restores."""
+def test_rows_and_presets_of_the_reproduction_keep_the_recipe_they_were_marked_with() -> None:
+    """The default marks moved (docs/metrics.md, decision 20); every committed rad row says its recipe in its own
+    columns (LEGACY_RECIPE) and is still a config of its preset (same config_id), and every preset at the
+    reproduction's knobs pins that recipe, so it computes what it computed before."""
+    pytest.importorskip("pandas")
+    import search_spaces as ss
+    from analysis.load import load
+    from explorer.config import TrialConfig
+    from search_spaces.mechanisms.rad import LEGACY_RECIPE, RadConfig
+
+    assert {k: getattr(RadConfig(), k[4:]) for k in LEGACY_RECIPE} != LEGACY_RECIPE  # else nothing to check
+    root = Path(__file__).resolve().parents[2]
+    rows = load(root / "results" / "reproduction")
+    rows = rows[rows["mechanisms"].str.split("+").map(lambda m: "rad" in m)]
+    assert len(rows) >= 30
+    for key, value in LEGACY_RECIPE.items():
+        assert (rows[key] == value).all(), key
+    for experiment, group in rows.groupby("experiment"):
+        exp = ss.expand(ss.load(root / "search_spaces" / "presets" / f"{experiment}.yaml"))
+        ids = {TrialConfig.from_dict(c).config_id() for c in [*exp.configs(), *exp.baselines]}
+        assert set(group["config_id"]) <= ids, experiment
+    for path in [*root.glob("search_spaces/presets/repro-*.yaml"), root / "search_spaces/presets/risks-fmnist.yaml"]:
+        exp = ss.expand(ss.load(path))
+        recipe = ({k: getattr(RadConfig(), k[4:]) for k in LEGACY_RECIPE} if path.stem.endswith("-rad20")
+                  else LEGACY_RECIPE)  # the reruns with decision 20's marks, labelled by their name
+        for c in [*exp.configs(), *exp.baselines]:
+            if "rad" in c["mechanisms"].split("+"):
+                assert {k: c[k] for k in LEGACY_RECIPE} == recipe, path.name
+
+
+def test_carriers_stay_out_of_the_config_id_only_at_the_value_earlier_rows_computed() -> None:
+    from explorer.config import TrialConfig
+
+    base = {"dataset": "synthetic", "model": "tiny", "mechanisms": "rad"}
+    ids = {c: TrialConfig.from_dict({**base, "rad.carriers": c}).config_id() for c in ("random", "class")}
+    assert ids["random"] == TrialConfig.from_dict(base).config_id() != ids["class"]
+
+
+def test_class_carriers_are_the_marking_networks_class_directions_and_raise_its_true_logit(
+        make_config, cache_root: Path, tmp_path: Path) -> None:
+    """rad.carriers: class marks along the normalised last-layer row of each image's class (decision 20), so
+    without the logit penalty a mark raises the marking network's logit of the true class, by more than a
+    mark along RAD's random carrier; the two are cached apart."""
     import torch.nn.functional as F
 
-    from explorer import registry
-
-    used: list[torch.Tensor] = []
-    real = radioactive.mark_images
-
-    def spy(net, x, y, carriers, cfg):  # type: ignore[no-untyped-def]
-        used.append(carriers.clone())
-        return real(net, x, y, carriers, cfg)
-
-    class Aligned(radioactive.Radioactive):
-        def _carriers(self, net, drawn):  # type: ignore[no-untyped-def]
-            return F.normalize(net.net.head.weight.detach().clone(), dim=1)
-
-        def _cache_key(self, ctx, train):  # type: ignore[no-untyped-def]
-            return super()._cache_key(ctx, train) + "-aligned"
-
-    monkeypatch.setattr(radioactive, "mark_images", spy)
-    drawn = _rad(setup(make_config(("rad",))))
-    assert torch.equal(drawn.carriers, used[-1])  # RAD's random carriers by default
-    registry.register(Aligned, replace=True)
-    try:
-        aligned = _rad(setup(make_config(("rad",))))
-        again = _rad(setup(make_config(("rad",))))
-    finally:
-        registry.register(radioactive.Radioactive, replace=True)
-    assert not aligned.cache_hit and again.cache_hit and len(used) == 2
-    assert torch.equal(aligned.carriers, used[-1]) and torch.equal(again.carriers, aligned.carriers)
-    assert not torch.allclose(aligned.carriers, drawn.carriers) and not torch.equal(aligned.marked, drawn.marked)
-    assert torch.allclose(aligned.carriers.norm(dim=1), torch.ones(len(aligned.carriers)))
-
+    ctx = setup(make_config(())).ctx
+    torch.manual_seed(0)
+    net = build_model("tiny", ctx.data.shape, ctx.data.num_classes, ctx.data.mean, ctx.data.std)
+    path = tmp_path / "marking.pt"
+    torch.save(net.state_dict(), path)
+    knobs = {"rad.marking_model": str(path), "rad.lambda_logit": 0.0, "rad.iterations": 10}
+    marked = {c: _rad(setup(make_config(("rad",), **knobs, **{"rad.carriers": c}))) for c in ("random", "class")}
+    assert torch.allclose(marked["class"].carriers, F.normalize(net.net.head.weight, dim=1))
+    assert not marked["class"].cache_hit and not torch.equal(marked["class"].marked, marked["random"].marked)
+    again = _rad(setup(make_config(("rad",), **knobs, **{"rad.carriers": "class"})))
+    assert again.cache_hit and torch.equal(again.carriers, marked["class"].carriers)
+    assert torch.equal(again.marked, marked["class"].marked)
+    rise = {}
+    with torch.no_grad():
+        for c, rad in marked.items():
+            y = rad.labels
+            before = net(rad.clean.float() / 255).gather(1, y[:, None])
+            after = net(rad.marked.float() / 255).gather(1, y[:, None])
+            rise[c] = float((after - before).mean())
+    assert rise["class"] > 0 and rise["class"] > rise["random"], rise

@@ -37,6 +37,7 @@ def test_the_expected_presets_exist() -> None:
     repro = {f"repro-{d}-{f}" for d in ("mnist", "fmnist") for f in ("alone", "sweep-dp-wm", *pairs, *decoupled)}
     repro |= {"repro-fmnist-sweep-gamma-low", "repro-fmnist-sweep-gamma-high", "repro-mnist-di-independent",
               "repro-mnist-di-scale", "repro-mnist-di-reduced", "repro-mnist-di-epochs", PGD25, *DI_SIZES}
+    repro |= {f"repro-{d}-{f}" for d in ("mnist", "fmnist") for f in ("rad20", "decoupled-adv-rad20")}  # decision 20
     assert set(PRESETS) == expected | repro
 
 
@@ -180,7 +181,7 @@ def test_reproduction_presets_of_a_dataset_share_baselines() -> None:
                 config = TrialConfig.from_dict(c)
                 if c["mechanisms"] in ("none", "dp", "adv", "wm", "rad") and c.get("dp.target_epsilon", 3) == 3 \
                         and c.get("wm.trigger_size", 100) == 100 and c.get("adv.gamma", 0.125) == 0.125:
-                    key = (c["mechanisms"], c["seed"])
+                    key = (c["mechanisms"], c["seed"], c.get("rad.radius"), c.get("rad.lambda_logit"))  # by recipe
                     assert seen.setdefault(key, config.config_id()) == config.config_id(), (space.name, key)
 
 
