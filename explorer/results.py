@@ -65,6 +65,7 @@ def _schema() -> pa.Schema:
     cols += [
         ("status", pa.string()), ("error", pa.string()), ("caveats", pa.string()), ("epochs_completed", pa.int64()),
         ("train_seconds", pa.float64()), ("images_per_second", pa.float64()), ("peak_memory_mb", pa.float64()),
+        ("eval_seconds", pa.float64()), ("risk_seconds", pa.float64()),
         ("history", pa.string()), ("seeds_design", pa.string()), ("look", pa.int64()), ("look_reason", pa.string()),
         ("device", pa.string()), ("node", pa.string()), ("node_id", pa.string()),
         ("retries", pa.int64()), ("nodes", pa.string()), ("retry_causes", pa.string()),
@@ -135,6 +136,7 @@ def build_row(config: TrialConfig, output: Any, *, trial_id: str | None = None,
         model=output.model_name, status="ok", caveats="; ".join(output.caveats), epochs_completed=output.epochs,
         train_seconds=output.train_seconds, images_per_second=output.images / max(output.train_seconds, 1e-9),
         peak_memory_mb=output.peak_memory_mb, device=output.device,
+        eval_seconds=getattr(output, "eval_seconds", None), risk_seconds=getattr(output, "risk_seconds", None),
         history=json.dumps(getattr(output, "history", {}), sort_keys=True),
     )
     row.update({k: v for k, v in getattr(output, "resolved", {}).items() if k in row})  # adv.gamma, eval.gamma

@@ -96,6 +96,8 @@ class TrialOutput:
     peak_memory_mb: float
     resolved: dict[str, Any] = field(default_factory=dict)  # knobs the trial settled, e.g. adv.gamma, eval.gamma
     history: dict[str, list[float]] = field(default_factory=dict)  # per-epoch test figures (Run.history)
+    eval_seconds: float = 0.0  # the final evaluation, every metric
+    risk_seconds: float = 0.0  # of which the risk metrics (with the reference models when not yet cached)
     network: nn.Module | None = field(default=None, repr=False)  # the trained plain module
     composer: Composer | None = field(default=None, repr=False)
 
@@ -123,15 +125,19 @@ def _resolved_everywhere(ctx: TrialContext) -> dict[str, Any]:
     return out
 
 
-def _evaluate(ctx: TrialContext, composer: Composer, state: TrainState) -> dict[str, float]:
+def _evaluate(ctx: TrialContext, composer: Composer, state: TrainState) -> tuple[dict[str, float], float]:
+    """Every metric of the trained model, and the seconds the risk metrics took of it."""
     cfg = ctx.config
+    risk_seconds = 0.0
     with attack_mode(state.model):
         metrics = {"acc": accuracy(state.network, ctx.data.test_x, ctx.data.test_y, cfg.eval.batch_size),
                    **_everywhere(ctx, state, "eval")}
         if cfg.eval.risks:
+            t = time.perf_counter()
             metrics.update(risks.measure(ctx, state.network))
+            risk_seconds = time.perf_counter() - t
     metrics.update(composer.evaluate(ctx, state))
-    return metrics
+    return metrics, risk_seconds
 
 
 @dataclass
@@ -249,10 +255,13 @@ def train(config: TrialConfig, *, on_epoch: EpochCallback | None = None, log: bo
             on_epoch(epoch, {"loss": loss, "acc": acc, **run_extra}, run)
     train_seconds = time.perf_counter() - t0
 
-    metrics = _evaluate(ctx, run.composer, run.state)
+    t_eval = time.perf_counter()
+    metrics, risk_seconds = _evaluate(ctx, run.composer, run.state)
+    eval_seconds = time.perf_counter() - t_eval
     metrics["loss"] = loss
     return TrialOutput(metrics=metrics, caveats=run.composer.caveats, model_name=ctx.model_name,
                        device=str(ctx.device), epochs=epochs, train_seconds=train_seconds, images=images,
                        peak_memory_mb=_peak_memory_mb(ctx.device),
                        resolved={**_resolved_everywhere(ctx), **run.composer.resolved(ctx)}, history=run.history,
+                       eval_seconds=eval_seconds, risk_seconds=risk_seconds,
                        network=run.state.network, composer=run.composer)

@@ -94,3 +94,23 @@ def test_reference_models_are_trained_once_per_setup_and_shared_across_seeds_and
     assert entries() == after_first
     _trial(**{"train.epochs": 3, "seed": 0})  # another training setup: its own references
     assert entries() == after_first + 2
+
+
+def test_the_risk_metrics_cost_is_in_the_row() -> None:
+    """risk_seconds counts the reference models' training on the setup's first trial, only the attack after."""
+    from datetime import datetime, timezone
+
+    from explorer.config import TrialConfig
+    from explorer.results import build_row
+    from explorer.train import train
+
+    base = {"dataset": "digits", "train.device": "cpu", "eval.adv_samples": 20, "eval.steps": 1,
+            "train.epochs": 1, "data.train_subset": 300}
+    first, again = (train(TrialConfig.from_dict({**base, "seed": s})) for s in (7, 8))  # a setup no test uses
+    assert first.risk_seconds > again.risk_seconds > 0
+    assert first.eval_seconds >= first.risk_seconds
+    off = train(TrialConfig.from_dict({**base, "eval.risks": False}))
+    assert off.risk_seconds == 0 and off.eval_seconds > 0
+    now = datetime.now(timezone.utc)
+    row = build_row(TrialConfig.from_dict(base), first, start=now, end=now)
+    assert row["risk_seconds"] == first.risk_seconds and row["eval_seconds"] == first.eval_seconds
