@@ -13,9 +13,9 @@ from analysis.sequential import config_designs, decide, levels, look_levels, see
 from analysis.stats import drop_tests, one_sample_p, welch_p
 from analysis.summary import ok_rows
 from analysis.thresholds import Thresholds
-from search_spaces import registry
+from explorer_core import registry
 from search_spaces.seeds import SeedDesign
-from search_spaces.spec import Rule
+from explorer_core.spec import Rule
 
 __all__ = ["COLUMNS", "DROP_METRICS", "equivalence"]
 

@@ -12,7 +12,7 @@ from analysis.conflicts import ConflictMatrix
 from analysis.pareto import Constraints, Objectives, feasible_mask, pareto_mask
 from analysis.schema import ENVIRONMENT, LOG_METRICS, hyperparameter_columns, label, members
 from analysis.summary import ok_rows
-from search_spaces import registry
+from explorer_core import registry
 
 __all__ = [
     "MAX_SERIES",

@@ -20,7 +20,7 @@ from matplotlib.patches import Patch
 
 from analysis.plot_data import CurveData, MatrixData, ParetoData, SweepData
 from analysis.schema import dataset_order
-from search_spaces import registry
+from explorer_core import registry
 
 __all__ = [
     "VERDICT_COLOURS",

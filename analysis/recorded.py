@@ -19,7 +19,7 @@ import pyarrow.fs as pafs
 from analysis.errors import AnalysisInputError
 from analysis.load import ResultsPath, file_info, filesystem
 from analysis.thresholds import Thresholds
-from search_spaces.thresholds import threshold_specs
+from explorer_core.thresholds import threshold_specs
 
 __all__ = ["RECORD_DIR", "SearchGoal", "recorded_goal", "search_goal"]
 

@@ -34,7 +34,7 @@ from analysis.risks import risk_verdicts
 from analysis.schema import dataset_order, members, missing_text
 from analysis.summary import config_summary
 from analysis.thresholds import Thresholds, describe
-from search_spaces.spec import RISK_METRICS, RISK_THRESHOLDS
+from explorer_core.spec import RISK_METRICS, RISK_THRESHOLDS
 
 __all__ = ["DEFAULT_OBJECTIVES", "MAX_CURVES", "main", "write_report"]
 

@@ -24,7 +24,7 @@ from analysis.schema import dataset_order, members
 from analysis.stats import welch_p
 from analysis.summary import ok_rows
 from analysis.thresholds import Thresholds
-from search_spaces.spec import RISK_METRICS, RISK_THRESHOLDS
+from explorer_core.spec import RISK_METRICS, RISK_THRESHOLDS
 
 __all__ = ["RISK_COLUMNS", "RISK_VERDICTS", "risk_verdicts"]
 

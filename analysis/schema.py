@@ -1,5 +1,5 @@
 """Column names of the result schema and how to read them (metrics, hyperparameters, mechanisms), from the
-mechanism specs of :mod:`search_spaces.registry` (torch-free; plug-ins included).
+mechanism specs of :mod:`explorer_core.registry` (torch-free; plug-ins included).
 
 Results outlive their plug-ins (DESIGN 3.13): rows may name a mechanism whose plug-in is not installed here.
 Its columns (``<name>.*``) are then read from the rows themselves: the ``plug-ins`` entry of their ``versions``
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from search_spaces import registry
-from search_spaces.spec import RISK_METRICS
+from explorer_core import registry
+from explorer_core.spec import RISK_METRICS
 
 __all__ = [
     "ENVIRONMENT",

@@ -1,4 +1,4 @@
-"""The thresholds of the conflict rule (DESIGN 3.6): the one class of :mod:`search_spaces.thresholds`, whose
+"""The thresholds of the conflict rule (DESIGN 3.6): the one class of :mod:`explorer_core.thresholds`, whose
 bad values raise :class:`AnalysisInputError` here, as every bad input to `analysis` does."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from analysis.errors import AnalysisInputError
-from search_spaces import registry
-from search_spaces.config import ConfigError
-from search_spaces.spec import Rule
-from search_spaces.thresholds import Thresholds as _Shared
+from explorer_core import registry
+from explorer_core.config import ConfigError
+from explorer_core.spec import Rule
+from explorer_core.thresholds import Thresholds as _Shared
 
 __all__ = ["Thresholds", "describe", "rule_of"]
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from search_spaces.config import ConfigError, Section, boolean, choice, fail, integer, number
-from search_spaces.spec import Cost, MechanismSpec, Metric, Rule, Threshold
+from explorer_core.config import ConfigError, Section, boolean, choice, fail, integer, number
+from explorer_core.spec import Cost, MechanismSpec, Metric, Rule, Threshold
 
 if TYPE_CHECKING:
     from explorer.compose import attack_mode, plain_step

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
 from explorer.config import MECHANISMS, ConfigError, TrialConfig
+from explorer_core.errors import UserError
 from explorer.outcome import SearchInterrupted
 
 __all__ = ["main"]
@@ -33,7 +34,7 @@ def _fail(message: str) -> int:
 
 
 def _read_mapping(path: str) -> dict[str, Any]:
-    from search_spaces.errors import SpaceError
+    from explorer_core.errors import SpaceError
     from search_spaces.reader import read_text
 
     p = Path(path)
@@ -278,7 +279,10 @@ def _delegate(command: str, rest: Sequence[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in _DELEGATED:
-        return _delegate(argv[0], argv[1:])
+        try:
+            return _delegate(argv[0], argv[1:])
+        except UserError as err:  # the error root: whatever a command did not report itself
+            return _fail(str(err))
     parser = _Parser(prog="explorer", description="Protected training trials, their search and their conflicts.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_train(sub)
@@ -292,6 +296,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
+    except UserError as err:  # the error root: whatever a command did not report itself
+        return _fail(str(err))
     except KeyboardInterrupt:  # outside a Tune run (which catches the first Ctrl-C itself)
         print(f"explorer {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -1,10 +1,10 @@
-"""The trial configuration, re-exported from :mod:`search_spaces.config` (torch-free, below both packages)
+"""The trial configuration, re-exported from :mod:`explorer_core.config` (torch-free, below both packages)
 and the built-in mechanisms' config sections from their specs (:mod:`search_spaces.mechanisms`)."""
 
 from __future__ import annotations
 
-from search_spaces import registry
-from search_spaces.config import (
+from explorer_core import registry
+from explorer_core.config import (
     DATASETS,
     MODELS,
     ConfigError,

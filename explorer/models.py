@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from search_spaces.config import resolve_model
+from explorer_core.config import resolve_model
 
 __all__ = ["Normalize", "CNN4", "ResNet20", "TinyNet", "build_model", "resolve_model", "DEFAULT_LR"]
 

@@ -1,4 +1,4 @@
-"""Mechanism names to classes. What a mechanism is lives in its spec (:mod:`search_spaces.registry`:
+"""Mechanism names to classes. What a mechanism is lives in its spec (:mod:`explorer_core.registry`:
 built-ins and entry-point plug-ins); the spec names its class as ``module:Class``, imported here on first use."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, TypeVar
 
-from search_spaces import registry as specs
-from search_spaces.config import ConfigError
+from explorer_core import registry as specs
+from explorer_core.config import ConfigError
 
 if TYPE_CHECKING:
     from explorer.mechanisms.base import Mechanism

@@ -23,9 +23,9 @@ import pyarrow.parquet as pq
 
 from explorer import __version__
 from explorer.config import TrialConfig
-from search_spaces import registry
-from search_spaces.config import COMMON_SECTIONS
-from search_spaces.spec import RISK_METRICS
+from explorer_core import registry
+from explorer_core.config import COMMON_SECTIONS
+from explorer_core.spec import RISK_METRICS
 
 __all__ = ["METRICS", "ROW_SCHEMA", "build_row", "error_row", "write_rows", "read_row_file", "resolve", "versions",
            "plugins"]

@@ -26,7 +26,7 @@ from explorer.mechanisms.base import Batch, TrainData, TrainState, TrialContext,
 from explorer.metrics import accuracy
 from explorer.models import DEFAULT_LR, build_model, resolve_model
 from explorer.seeding import derive_seed, generator
-from search_spaces import registry as specs
+from explorer_core import registry as specs
 
 __all__ = ["TrainingDiverged", "TrialOutput", "ShuffleSampler", "resolve_device",
            "make_context", "Run", "setup", "train_epoch", "snapshot", "restore", "train"]

@@ -22,7 +22,7 @@ from .constraints import (
 )
 from .cost import CostEstimate, estimate
 from .domains import Choice, Fixed, Grid, IntRange, LogUniform, Param, Uniform
-from .errors import SpaceError
+from explorer_core.errors import SpaceError
 from .expand import (
     Expansion,
     baseline_groups,

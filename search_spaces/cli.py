@@ -7,7 +7,7 @@ import sys
 from typing import Sequence
 
 from .cost import confirmation_estimate, estimate, human_seconds
-from .errors import SpaceError
+from explorer_core.errors import SpaceError
 from .expand import expand
 from .smoke import smoke
 from .validate import load

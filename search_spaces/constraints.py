@@ -10,10 +10,10 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Literal, Mapping, Sequence
 
-from search_spaces import registry
-from search_spaces.config import parse_mechanisms
-from search_spaces.spec import RISK_METRICS, Rule
-from search_spaces.thresholds import Thresholds
+from explorer_core import registry
+from explorer_core.config import parse_mechanisms
+from explorer_core.spec import RISK_METRICS, Rule
+from explorer_core.thresholds import Thresholds
 
 __all__ = [
     "METRICS",

@@ -3,7 +3,7 @@
 Unit: one *image pass*, the forward and backward pass of one training image through the trial's model.
 Per trial (E epochs, N training images, N_t test images, all after ``data.*_subset``):
 
-Each mechanism's spec declares its part (:class:`search_spaces.spec.Cost`); the built-ins':
+Each mechanism's spec declares its part (:class:`explorer_core.spec.Cost`); the built-ins':
 
 - training: ``E * N * (m_dp + adv_steps)``, with ``m_dp`` = 2.5 under DP-SGD (per-sample clipping, Poisson
   batches, accounting) else 1, and ``adv_steps`` = ``adv.steps`` under adversarial training (PGD runs with
@@ -34,8 +34,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from . import registry
-from .config import DATASET_SHAPES, auto_model
+from explorer_core import registry
+from explorer_core.config import DATASET_SHAPES, auto_model
 from .expand import expand
 from .optuna_space import OptunaSpace
 from .schema import Space
@@ -94,7 +94,7 @@ def _model(config: Mapping[str, Any]) -> str:
 
 def trial_passes(config: Mapping[str, Any]) -> float:
     """Image passes of one flat trial config (see the module docstring; each mechanism's part is its spec's
-    :class:`~search_spaces.spec.Cost`)."""
+    :class:`~explorer_core.spec.Cost`)."""
     specs = registry.specs()
     mechs = [specs[m] for m in str(config.get("mechanisms", "none")).split("+") if m in specs]
     size = DATASET_SIZES.get(str(config.get("dataset")), _UNKNOWN_SIZE)

@@ -13,6 +13,8 @@ import random
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, Union
 
+from explorer_core.errors import UserError
+
 __all__ = [
     "Scalar",
     "Fixed",
@@ -37,7 +39,7 @@ class _Trial(Protocol):  # the part of optuna.Trial that define-by-run uses
     def suggest_int(self, name: str, low: int, high: int) -> int: ...
 
 
-class DomainError(ValueError):
+class DomainError(UserError):
     """A malformed value or domain: ``value`` and ``allowed`` for the message, ``sub`` the offending part."""
 
     def __init__(self, value: Any, allowed: str, sub: tuple[Any, ...] = ()) -> None:

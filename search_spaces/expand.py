@@ -16,10 +16,10 @@ import random
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
-from .config import ConfigError, TrialConfig, mechanisms_name, parse_mechanisms
+from explorer_core.config import ConfigError, TrialConfig, mechanisms_name, parse_mechanisms
 
 from .domains import Choice, Fixed, Grid, IntRange, Param
-from .errors import SpaceError
+from explorer_core.errors import SpaceError
 from .knobs import KNOBS, knob_mechanism
 from .schema import Space, config_error
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
-from search_spaces import registry
-from search_spaces.config import COMMON_SECTIONS
+from explorer_core import registry
+from explorer_core.config import COMMON_SECTIONS
 
 __all__ = ["Knob", "KNOBS", "SECTION_CLASSES", "YAML_SECTIONS", "FIXED_ONLY", "yaml_key", "knob_mechanism"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .config import mechanisms_name, parse_mechanisms
+from explorer_core.config import mechanisms_name, parse_mechanisms
 
 from .constraints import Constraint
 from .domains import Fixed, Grid

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from .errors import SpaceError, show
+from explorer_core.errors import SpaceError, show
 
 __all__ = ["Document", "DocPath", "read_text", "read_file", "looks_numeric"]
 

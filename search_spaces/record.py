@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from . import registry
+from explorer_core import registry
 from .schema import Space, dump
 
 __all__ = ["FORMAT", "RECORD_DIR", "analysis_view", "record"]

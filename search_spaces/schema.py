@@ -1,7 +1,7 @@
 """The search-space model (frozen dataclasses) and its strict parser from YAML data.
 
 ``parse(document)`` checks the structure, every key and every domain, and each knob value against the
-trial configuration (:class:`search_spaces.config.TrialConfig`); :func:`search_spaces.validate.validate`
+trial configuration (:class:`explorer_core.config.TrialConfig`); :func:`search_spaces.validate.validate`
 then checks every concrete trial. ``to_dict``/``dump`` write a space back as YAML that parses to an equal
 space.
 """
@@ -14,8 +14,8 @@ from typing import Any, Mapping, NoReturn
 
 import yaml
 
-from . import registry
-from .config import ConfigError, TrialConfig, parse_mechanisms
+from explorer_core import registry
+from explorer_core.config import ConfigError, TrialConfig, parse_mechanisms
 from .constraints import (
     METRICS,
     Constraint,
@@ -25,11 +25,11 @@ from .constraints import (
     default_objectives,
 )
 from .domains import DomainError, Fixed, Param, is_number, parse_param
-from .errors import SpaceError, show
+from explorer_core.errors import SpaceError, show
 from .knobs import FIXED_ONLY, KNOBS, YAML_SECTIONS, knob_mechanism, yaml_key
 from .reader import Document, DocPath, looks_numeric
 from .seeds import SeedDesign
-from .thresholds import threshold_specs
+from explorer_core.thresholds import threshold_specs
 
 __all__ = [
     "Space",

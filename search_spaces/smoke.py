@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from . import registry
+from explorer_core import registry
 from .domains import Choice, Fixed, Grid, Param, is_number
 from .knobs import KNOBS
 from .schema import Space

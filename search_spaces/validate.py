@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .domains import Choice, Fixed, Grid
-from .errors import SpaceError
+from explorer_core.errors import SpaceError
 from .expand import concrete, expand
 from .reader import read_file, read_text
 from .schema import Space, parse

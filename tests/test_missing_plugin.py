@@ -24,7 +24,7 @@ from analysis import load
 from analysis.recorded import recorded_goal
 from analysis.schema import hyperparameter_columns, metric_columns, missing_mechanisms, missing_text
 from explorer.cli import main
-from search_spaces import registry
+from explorer_core import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "gaussian_noise"

@@ -15,7 +15,7 @@ from torch import nn
 
 import explorer.api as api
 from explorer.mechanisms.base import TrainData, TrainState
-from search_spaces.spec import MechanismSpec, Metric, Rule, Threshold, spec_problems
+from explorer_core.spec import MechanismSpec, Metric, Rule, Threshold, spec_problems
 
 from .test_plugin import EXPLORER, SMALL, _dist_info, _env, _run
 

@@ -1,4 +1,4 @@
-"""Every place that lists mechanisms or metrics agrees with the mechanism specs (search_spaces.registry):
+"""Every place that lists mechanisms or metrics agrees with the mechanism specs (explorer_core.registry):
 adding a built-in is one module plus one line in BUILTINS, and this test names whatever else went stale."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 
 import analysis.plot_data
 from analysis.equivalence import DROP_METRICS
-from search_spaces.spec import RISK_METRICS
+from explorer_core.spec import RISK_METRICS
 import analysis.schema
 import explorer.config
 import explorer.registry
@@ -21,10 +21,10 @@ import search_spaces.constraints
 import search_spaces.cost
 import search_spaces.knobs
 import search_spaces.schema
-from search_spaces import registry
+from explorer_core import registry
 from search_spaces.smoke import SMOKE_CAPS
-from search_spaces.spec import spec_problems
-from search_spaces.thresholds import Thresholds, threshold_specs
+from explorer_core.spec import spec_problems
+from explorer_core.thresholds import Thresholds, threshold_specs
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = registry.specs()
@@ -120,7 +120,7 @@ def test_docs_tables_agree() -> None:
         if key.split(".")[0] in BUILTIN:
             assert f"`{key}`" in smoke or f"`{key.split('.', 1)[1]}`" in smoke, key
     guide = (ROOT / "docs" / "writing-a-mechanism.md").read_text()
-    assert "search_spaces/mechanisms/<name>.py" in guide and "`BUILTINS` in `search_spaces/registry.py`" in guide
+    assert "search_spaces/mechanisms/<name>.py" in guide and "`BUILTINS` in `explorer_core/registry.py`" in guide
 
 
 @pytest.mark.parametrize("name", sorted(BUILTIN))

@@ -14,7 +14,7 @@ from explorer.data import to_float
 from explorer.mechanisms.base import Batch, Mechanism, TrainState, TrialContext
 from explorer.seeding import generator
 from search_spaces.mechanisms.adv import SPEC, AdvConfig
-from search_spaces.spec import MechanismSpec
+from explorer_core.spec import MechanismSpec
 
 __all__ = ["AdversarialTraining", "eval_attack"]
 

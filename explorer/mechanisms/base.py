@@ -16,7 +16,7 @@ from torch import nn
 
 from explorer.config import TrialConfig
 from explorer.data import ImageData
-from search_spaces.spec import MechanismSpec
+from explorer_core.spec import MechanismSpec
 
 __all__ = ["OWNS", "Mechanism", "TrialContext", "TrainData", "Batch", "TrainState", "Sampler", "StepFn",
            "default_step"]

@@ -24,7 +24,7 @@ from explorer.data import half_indices, to_float
 from explorer.mechanisms.base import Mechanism, TrainData, TrainState, TrialContext
 from explorer.seeding import generator as stream
 from search_spaces.mechanisms.di import SPEC
-from search_spaces.spec import MechanismSpec
+from explorer_core.spec import MechanismSpec
 
 __all__ = ["DatasetInference", "blind_walk", "feature_rows", "fit_regressor", "welch_p", "harmonic_p"]
 

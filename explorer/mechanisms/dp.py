@@ -20,7 +20,7 @@ from explorer.config import ConfigError
 from explorer.mechanisms import conv_norms  # noqa: F401  (registers the Conv2d norm sampler with Opacus)
 from explorer.mechanisms.base import Mechanism, TrainState, TrialContext, default_step
 from search_spaces.mechanisms.dp import SPEC, DPConfig
-from search_spaces.spec import MechanismSpec
+from explorer_core.spec import MechanismSpec
 
 __all__ = ["DPSGD", "PoissonSampler"]
 

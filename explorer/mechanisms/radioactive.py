@@ -23,7 +23,7 @@ from explorer.mechanisms.base import Mechanism, TrainData, TrainState, TrialCont
 from explorer.models import DEFAULT_LR, Classifier, build_model
 from explorer.seeding import derive_seed, generator
 from search_spaces.mechanisms.rad import SPEC, RadConfig
-from search_spaces.spec import MechanismSpec
+from explorer_core.spec import MechanismSpec
 
 __all__ = ["Radioactive", "mark_images", "psnr"]
 

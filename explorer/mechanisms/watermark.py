@@ -14,7 +14,7 @@ from explorer.data import load_dataset, resize_to, to_float
 from explorer.mechanisms.base import Batch, Mechanism, TrainState, TrialContext
 from explorer.metrics import accuracy, watermark_log10_p
 from search_spaces.mechanisms.wm import SPEC, WMConfig
-from search_spaces.spec import MechanismSpec
+from explorer_core.spec import MechanismSpec
 
 __all__ = ["Watermark", "default_source"]
 

@@ -1,1 +1,1 @@
-"""The built-in mechanisms' specs, one module each (registered in :data:`search_spaces.registry.BUILTINS`)."""
+"""The built-in mechanisms' specs, one module each (registered in :data:`explorer_core.registry.BUILTINS`)."""

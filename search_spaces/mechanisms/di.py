@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping
 
-from search_spaces.config import Section, boolean, choice, integer
-from search_spaces.spec import Cost, MechanismSpec, Metric, Rule, Threshold
+from explorer_core.config import Section, boolean, choice, integer
+from explorer_core.spec import Cost, MechanismSpec, Metric, Rule, Threshold
 
 __all__ = ["DIConfig", "SPEC"]
 

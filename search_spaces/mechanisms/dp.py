@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from search_spaces.config import Section, choice, number
-from search_spaces.spec import Cost, MechanismSpec, Metric
+from explorer_core.config import Section, choice, number
+from explorer_core.spec import Cost, MechanismSpec, Metric
 
 __all__ = ["DPConfig", "SPEC", "DP_FACTOR"]
 

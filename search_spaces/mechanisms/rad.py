@@ -7,8 +7,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping
 
-from search_spaces.config import Section, boolean, choice, fail, integer, number
-from search_spaces.spec import Cost, MechanismSpec, Metric, Rule, Threshold
+from explorer_core.config import Section, boolean, choice, fail, integer, number
+from explorer_core.spec import Cost, MechanismSpec, Metric, Rule, Threshold
 
 __all__ = ["LEGACY_RECIPE", "RadConfig", "SPEC"]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from analysis import equivalence, load
-from search_spaces.config import TrialConfig
+from explorer_core.config import TrialConfig
 
 OLD = Path(__file__).parent / "data" / "pre_specs"
 SETTINGS = {"train.epochs": 1, "data.train_subset": 128}

@@ -107,7 +107,7 @@ def test_trial_config_is_frozen_pickles_and_replaces() -> None:
 
 def test_model_auto_is_one_rule() -> None:
     from explorer.models import resolve_model as in_explorer
-    from search_spaces.config import DATASET_SHAPES, auto_model, resolve_model
+    from explorer_core.config import DATASET_SHAPES, auto_model, resolve_model
     from search_spaces.cost import _model
 
     assert in_explorer is resolve_model

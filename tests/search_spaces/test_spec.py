@@ -8,9 +8,9 @@ from typing import ClassVar
 
 import pytest
 
-from search_spaces.config import Section, number
+from explorer_core.config import Section, number
 from search_spaces.mechanisms.wm import SPEC as WM
-from search_spaces.spec import MechanismSpec, Metric, Rule, Threshold, spec_problems
+from explorer_core.spec import MechanismSpec, Metric, Rule, Threshold, spec_problems
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -68,7 +68,7 @@ def test_each_malformed_part_is_named(change: dict, reason: str) -> None:
 
 
 def test_not_a_spec() -> None:
-    assert spec_problems(ToyConfig) == ["expected a search_spaces.spec.MechanismSpec, got type"]
+    assert spec_problems(ToyConfig) == ["expected a explorer_core.spec.MechanismSpec, got type"]
 
 
 def test_threshold_interval_text() -> None:

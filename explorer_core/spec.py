@@ -4,7 +4,7 @@ A :class:`MechanismSpec` names the mechanism, its config class (knobs, defaults,
 reports, its protection metric with the conflict rule and default threshold, its stage order, smoke caps
 and cost. ``explorer`` (training), ``search_spaces`` (validation, search, cost) and ``analysis`` (verdicts,
 plots, report) all read it; the mechanism's class (``mechanism``, "module:Class") holds only what it does.
-Built-ins and plug-ins register the same way (:mod:`search_spaces.registry`).
+Built-ins and plug-ins register the same way (:mod:`explorer_core.registry`).
 """
 
 from __future__ import annotations
@@ -161,14 +161,14 @@ def _against_direction(rule: Rule, direction: str) -> str | None:
 def spec_problems(spec: Any) -> list[str]:
     """What is wrong with a spec (a plug-in's, say); [] when it is usable."""
     if not isinstance(spec, MechanismSpec):
-        return [f"expected a search_spaces.spec.MechanismSpec, got {type(spec).__name__}"]
+        return [f"expected a explorer_core.spec.MechanismSpec, got {type(spec).__name__}"]
     out = []
     if not _NAME.fullmatch(spec.name) or spec.name in _RESERVED:
         reserved = ", ".join(sorted(_RESERVED))
         out.append(f"name {spec.name!r}: expected lower-case letters, digits and _ (not {reserved})")
     if getattr(spec.config_cls, "prefix", None) != spec.name:
         out.append(f"config_cls {getattr(spec.config_cls, '__name__', spec.config_cls)!r}: expected a "
-                   f"search_spaces.config.Section dataclass with prefix {spec.name!r}")
+                   f"explorer_core.config.Section dataclass with prefix {spec.name!r}")
     else:
         try:
             missing = [f.name for f in fields(spec.config_cls)

@@ -3,7 +3,7 @@
 ``search_spaces`` validates every concrete trial through these classes and ``explorer`` trains from them.
 Keys are dotted (``dp.target_epsilon``) and are the Parquet column names of the hyperparameters (DESIGN 6).
 The shared sections (data, train, eval) live here; each mechanism's section is declared by its spec
-(:mod:`search_spaces.mechanisms`, :mod:`search_spaces.registry`), plug-ins included.
+(:mod:`search_spaces.mechanisms`, :mod:`explorer_core.registry`), plug-ins included.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Mapping
 
-from search_spaces import registry
+from explorer_core import registry
+from explorer_core.errors import ConfigError, fail
 
 __all__ = [
     "DATASETS",
@@ -45,33 +46,6 @@ DATASET_SHAPES: dict[str, tuple[int, int, int]] = {
     "cifar10": (3, 32, 32), "gtsrb": (3, 32, 32),
 }
 MODELS: tuple[str, ...] = ("auto", "cnn4", "resnet20", "tiny")
-_NO_VALUE = object()
-
-
-class ConfigError(ValueError):
-    """A user-facing configuration error, one line. Raised as ``ConfigError(key, value, allowed)`` it keeps
-    the three as fields and reads ``KEY: got VALUE, expected ALLOWED``; ``ConfigError(message)`` (a problem
-    not about one key) has ``key`` None."""
-
-    def __init__(self, key: str, value: Any = _NO_VALUE, allowed: str | None = None) -> None:
-        self.key: str | None = None
-        self.value: Any = None
-        self.allowed: str | None = None
-        if allowed is None or value is _NO_VALUE:
-            super().__init__(key)
-            return
-        self.key, self.value, self.allowed = key, value, allowed
-        super().__init__(f"{key}: got {value!r}, expected {allowed}")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        if self.key is None:
-            return (type(self), (str(self),))
-        return (type(self), (self.key, self.value, self.allowed))
-
-
-def fail(key: str, value: Any, allowed: str) -> ConfigError:
-    """The error for ``key`` holding ``value`` where ``allowed`` was expected (raise it)."""
-    return ConfigError(key, value, allowed)
 
 
 def _is_number(v: Any) -> bool:

@@ -14,7 +14,8 @@ import sys
 from importlib import metadata
 from typing import Any
 
-from search_spaces.spec import MechanismSpec, spec_problems
+from explorer_core.errors import fail
+from explorer_core.spec import MechanismSpec, spec_problems
 
 __all__ = ["GROUP", "BUILTINS", "specs", "names", "get", "plugin_errors", "reload"]
 
@@ -86,8 +87,6 @@ def get(name: str) -> MechanismSpec:
     """The spec of one mechanism; a ConfigError naming the known ones otherwise."""
     found = specs().get(name)
     if found is None:
-        from search_spaces.config import fail
-
         raise fail("mechanisms", name, "one of " + ", ".join(names()))
     return found
 

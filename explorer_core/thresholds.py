@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from search_spaces import registry
-from search_spaces.config import ConfigError, fail
-from search_spaces.spec import RISK_THRESHOLDS, Threshold
+from explorer_core import registry
+from explorer_core.config import ConfigError, fail
+from explorer_core.spec import RISK_THRESHOLDS, Threshold
 
 __all__ = ["Thresholds", "CORE", "threshold_specs"]
 
