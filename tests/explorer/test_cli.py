@@ -86,3 +86,29 @@ def test_yaml_1_2_numbers_in_set_and_config(tmp_path: Path, capsys: pytest.Captu
     assert main(["train", *FAST, "--config", str(cfg), "--set", "eval.gamma=8/255"]) == 0
     row = json.loads(capsys.readouterr().out)
     assert row["dp.delta"] == 1e-6 and row["eval.gamma"] == pytest.approx(8 / 255)
+
+
+def test_every_user_error_is_a_branch_of_the_one_root() -> None:
+    from analysis.errors import AnalysisInputError
+    from explorer_core.errors import ConfigError, SpaceError, UserError
+    from search_spaces.domains import DomainError
+
+    for cls in (ConfigError, SpaceError, AnalysisInputError, DomainError):
+        assert issubclass(cls, UserError), cls
+
+
+@pytest.mark.parametrize("argv", [["status", "OUT"], ["report", "OUT"]])
+def test_a_user_error_a_command_did_not_report_is_one_line_and_exit_2(argv: list[str], monkeypatch: pytest.MonkeyPatch,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    import analysis.report
+    import explorer.cli as cli
+    from analysis.errors import AnalysisInputError
+
+    def raise_(*_: object) -> int:
+        raise AnalysisInputError("OUT: got 'x', expected something else")
+
+    monkeypatch.setattr(cli, "_cmd_status", raise_)
+    monkeypatch.setattr(analysis.report, "main", raise_)
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == "error: OUT: got 'x', expected something else\n"
