@@ -10,14 +10,24 @@ from typing import Any, Sequence
 import pandas as pd
 
 from explorer.config import ConfigError
+from explorer_core import registry
 
 __all__ = ["read_rows", "summarise"]
 
 
-#: What :func:`summarise` reads: a few of the row's ~110 columns (each Parquet file costs per column read).
-STATUS_COLUMNS = ("trial_id", "config_id", "seed", "dataset", "mechanisms", "status", "error", "node", "start_time",
-                  "end_time", "acc", "adv.acc", "wm.acc", "rad.loss_gap", "di.p_value", "dp.epsilon", "seeds_design",
-                  "look", "look_reason", "node_id", "nodes", "retries", "retry_causes", "versions")
+#: What :func:`summarise` reads besides the metrics: a few of the row's ~110 columns (each Parquet file costs per
+#: column read).
+_BOOKKEEPING = ("trial_id", "config_id", "seed", "dataset", "mechanisms", "status", "error", "node", "start_time",
+                "end_time", "seeds_design", "look", "look_reason", "node_id", "nodes", "retries", "retry_causes",
+                "versions")
+
+
+def status_metrics() -> tuple[str, ...]:
+    """``acc`` and, for every installed mechanism (built-ins and plug-ins alike, from the specs), the metric that
+    stands for its protection (the spec's ``objective``), in the registry's order."""
+    return ("acc", *dict.fromkeys(spec.objective for spec in registry.specs().values()))
+
+
 #: Retried trials named in the nodes part (the rest are counted).
 SHOWN_RETRIED = 3
 #: Characters of a look's reason shown per cell (the rows keep it whole).
@@ -71,9 +81,13 @@ def summarise(rows: pd.DataFrame) -> str:
     lines += _ray_nodes(rows)
     ok = rows[rows["status"] == "ok"]
     if not ok.empty:
-        cols = [c for c in ("acc", "adv.acc", "wm.acc", "rad.loss_gap", "di.p_value", "dp.epsilon")
-                if c in ok.columns and ok[c].notna().any()]
-        table = ok.groupby(["dataset", "mechanisms"])[cols].mean().round(4)
+        from analysis.schema import missing_mechanisms
+
+        absent = [c for m in missing_mechanisms(rows) for c in m.metrics]  # a plug-in not installed here
+        cols = [c for c in dict.fromkeys([*status_metrics(), *absent])
+                if c in ok.columns and pd.to_numeric(ok[c], errors="coerce").notna().any()]
+        numeric = ok.assign(**{c: pd.to_numeric(ok[c], errors="coerce") for c in cols})
+        table = numeric.groupby(["dataset", "mechanisms"])[cols].mean().round(4)
         table.insert(0, "n", ok.groupby(["dataset", "mechanisms"]).size())
         lines.append(table.to_string())
     lines += _looks(rows)
@@ -151,7 +165,7 @@ def _looks(rows: pd.DataFrame) -> list[str]:
 def main(out: str) -> int:
     from analysis.schema import missing_mechanisms, missing_text
 
-    rows: Any = read_rows(out, STATUS_COLUMNS)
+    rows: Any = read_rows(out, (*_BOOKKEEPING, *status_metrics()))
     if missing_mechanisms(rows):  # rows of a plug-in not installed here: its own columns tell its metrics
         rows = read_rows(out)
     print(summarise(rows))

@@ -104,6 +104,13 @@ def test_train_with_the_flooding_plugin_alone_and_under_dp(flood_env: dict[str, 
         assert row["loss"] >= 0.3 - 1e-6  # the flooded training loss never sinks below the flood level
     assert all(pd.notna(v) for v in gaps.values())
 
+    # `explorer status` shows the plug-in's metric beside the built-ins', taken from its spec (no list to edit)
+    status = _run([*EXPLORER, "status", str(tmp_path)], flood_env, tmp_path)
+    assert status.returncode == 0, status.stderr[-2000:]
+    header = next(line for line in status.stdout.splitlines() if line.lstrip().startswith("n "))
+    assert "flood.loss_gap" in header.split() and "dp.epsilon" in header.split(), status.stdout
+    assert any(line.split()[:2] == ["digits", "dp+flood"] for line in status.stdout.splitlines()), status.stdout
+
 
 def test_a_rise_of_the_flooding_gap_beyond_its_threshold_is_a_conflict(flood_env: dict[str, str],
                                                                        tmp_path: Path) -> None:
