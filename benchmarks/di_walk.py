@@ -1,6 +1,6 @@
 """How close the DI Blind Walk comes to plain batched inference, on cnn4 and MNIST, on the CPU.
 
-The walk (``explorer.mechanisms.dataset_inference.blind_walk``) is a sequence of forward passes: per image,
+The walk (``explorer.mechanisms.di.mechanism.blind_walk``) is a sequence of forward passes: per image,
 3 norms x 10 directions x up to ``max_steps`` checks. Its floor is the cost of those forward passes run as
 plain batched inference. Printed, alternately timed, median of ``--repeats``:
 
@@ -22,7 +22,7 @@ import torch
 
 from explorer.config import TrialConfig
 from explorer.data import to_float
-from explorer.mechanisms import dataset_inference as di
+from explorer.mechanisms.di import mechanism as di
 from explorer.train import make_context, train
 
 

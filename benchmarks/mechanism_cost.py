@@ -20,9 +20,9 @@ from dataclasses import replace
 import torch
 
 from explorer.config import RadConfig, TrialConfig
-from explorer.mechanisms import dataset_inference as di
+from explorer.mechanisms.di import mechanism as di
 from explorer.mechanisms.base import TrainData
-from explorer.mechanisms.radioactive import Radioactive, mark_images
+from explorer.mechanisms.rad.mechanism import Radioactive, mark_images
 from explorer.seeding import generator
 from explorer.train import make_context, train
 

@@ -39,11 +39,11 @@ import torch
 
 from explorer.config import TrialConfig
 from explorer.mechanisms.base import TrainData
-from explorer.mechanisms.radioactive import Radioactive, _per_sample_loss, mark_images
+from explorer.mechanisms.rad.mechanism import Radioactive, _per_sample_loss, mark_images
 from explorer.metrics import accuracy
 from explorer.models import Classifier, build_model
 from explorer.train import make_context, train
-from search_spaces.mechanisms.rad import RadConfig
+from explorer.mechanisms.rad.spec import RadConfig
 
 
 _DEFAULT = RadConfig()

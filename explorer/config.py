@@ -1,5 +1,5 @@
 """The trial configuration, re-exported from :mod:`explorer_core.config` (torch-free, below both packages)
-and the built-in mechanisms' config sections from their specs (:mod:`search_spaces.mechanisms`)."""
+and the built-in mechanisms' config sections from their specs (:mod:`explorer.mechanisms`)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ from explorer_core.config import (
     parse_mechanisms,
     resolve_model,
 )
-from search_spaces.mechanisms.adv import AdvConfig, default_gamma
-from search_spaces.mechanisms.di import DIConfig
-from search_spaces.mechanisms.dp import DPConfig
-from search_spaces.mechanisms.rad import RadConfig
-from search_spaces.mechanisms.wm import WMConfig
+from explorer.mechanisms.adv.spec import AdvConfig, default_gamma
+from explorer.mechanisms.di.spec import DIConfig
+from explorer.mechanisms.dp.spec import DPConfig
+from explorer.mechanisms.rad.spec import RadConfig
+from explorer.mechanisms.wm.spec import WMConfig
 
 __all__ = [
     "MECHANISMS",

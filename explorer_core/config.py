@@ -3,7 +3,7 @@
 ``search_spaces`` validates every concrete trial through these classes and ``explorer`` trains from them.
 Keys are dotted (``dp.target_epsilon``) and are the Parquet column names of the hyperparameters (DESIGN 6).
 The shared sections (data, train, eval) live here; each mechanism's section is declared by its spec
-(:mod:`search_spaces.mechanisms`, :mod:`explorer_core.registry`), plug-ins included.
+(:mod:`explorer.mechanisms`, :mod:`explorer_core.registry`), plug-ins included.
 """
 
 from __future__ import annotations

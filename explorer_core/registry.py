@@ -1,15 +1,17 @@
-"""The mechanism specs in use: the built-ins, then plug-ins from the entry-point group
-``protection_explorer.mechanisms`` (name = the mechanism's name, value = ``module:SPEC``).
+"""The mechanism specs in use, from the entry-point group ``protection_explorer.mechanisms`` (name = the
+mechanism's name, value = ``module:SPEC``): first the built-ins, which this project's own distribution registers
+there (pyproject.toml), then plug-ins of other distributions, each by name.
 
-Adding a built-in is one module under :mod:`search_spaces.mechanisms` plus its line in :data:`BUILTINS`.
-A plug-in that cannot be imported, whose spec is malformed or whose name clashes is skipped with one
-line on stderr naming its package; the others keep working. Torch-free: a spec names its class by path.
+Adding a built-in is a folder under ``explorer/mechanisms/`` (its torch-free ``spec.py`` and its implementation)
+plus its line in pyproject.toml's entry points; the core names none of them. A plug-in that cannot be imported,
+whose spec is malformed or whose name clashes is skipped with one line on stderr naming its package; the others
+keep working. Torch-free: a spec names its class by path.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
+import re
 import sys
 from importlib import metadata
 from typing import Any
@@ -17,17 +19,11 @@ from typing import Any
 from explorer_core.errors import fail
 from explorer_core.spec import MechanismSpec, spec_problems
 
-__all__ = ["GROUP", "BUILTINS", "specs", "names", "get", "plugin_errors", "reload"]
+__all__ = ["GROUP", "DISTRIBUTION", "specs", "names", "get", "plugin_errors", "reload"]
 
 GROUP = "protection_explorer.mechanisms"
-#: One line per built-in mechanism; the order of their metric and hyperparameter columns.
-BUILTINS: tuple[str, ...] = (
-    "search_spaces.mechanisms.adv",
-    "search_spaces.mechanisms.wm",
-    "search_spaces.mechanisms.rad",
-    "search_spaces.mechanisms.di",
-    "search_spaces.mechanisms.dp",
-)
+#: The distribution whose entry points are the built-ins (its name as pip normalises it).
+DISTRIBUTION = "protection-conflict-explorer"
 
 _SPECS: dict[str, MechanismSpec] | None = None
 _ERRORS: list[str] = []
@@ -51,18 +47,30 @@ def _plugin(ep: metadata.EntryPoint, known: dict[str, MechanismSpec]) -> Mechani
         return f"entry point {ep.name!r} names the spec of {spec.name!r}; expected the same name"
     if spec.name in known:
         return f"name {spec.name!r} clashes with the mechanism from {known[spec.name].source}"
-    return dataclasses.replace(spec, source=_package(ep))
+    source = "built-in" if _builtin(ep) else _package(ep)
+    return spec if spec.source == source else dataclasses.replace(spec, source=source)
+
+
+def _normalised(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _builtin(ep: metadata.EntryPoint) -> bool:
+    dist = getattr(ep, "dist", None)
+    return dist is not None and _normalised(dist.name) == DISTRIBUTION
 
 
 def _load() -> dict[str, MechanismSpec]:
     out: dict[str, MechanismSpec] = {}
-    for module in BUILTINS:
-        spec = importlib.import_module(module).SPEC
-        out[spec.name] = spec
-    for ep in sorted(metadata.entry_points(group=GROUP), key=lambda e: (e.name, e.value)):
+    points = sorted(metadata.entry_points(group=GROUP), key=lambda e: (not _builtin(e), e.name, e.value))
+    if not any(_builtin(ep) for ep in points):
+        raise RuntimeError(f"no built-in mechanism is registered: the {DISTRIBUTION} distribution is not installed "
+                           f"in this environment (pip install -e . from the project's folder)")
+    for ep in points:
         got = _plugin(ep, out)
         if isinstance(got, str):
-            line = f"explorer: plug-in mechanism {ep.name!r} of package {_package(ep)} skipped: {got}"
+            kind = "built-in" if _builtin(ep) else "plug-in"
+            line = f"explorer: {kind} mechanism {ep.name!r} of package {_package(ep)} skipped: {got}"
             _ERRORS.append(line)
             print(line, file=sys.stderr)
         else:
@@ -71,7 +79,7 @@ def _load() -> dict[str, MechanismSpec]:
 
 
 def specs() -> dict[str, MechanismSpec]:
-    """Name -> spec: built-ins in :data:`BUILTINS` order, then plug-ins by name. Loaded once per process."""
+    """Name -> spec: built-ins by name, then plug-ins by name. Loaded once per process."""
     global _SPECS
     if _SPECS is None:
         _SPECS = _load()

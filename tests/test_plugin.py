@@ -87,7 +87,7 @@ def test_search_sets_its_knobs_and_report_shows_its_verdict(plugin_env: dict[str
 BROKEN = {
     "import error": ("broken-import", "gauss = gaussian_noise_missing.spec:SPEC", "cannot import"),
     "bad spec": ("broken-spec", "gauss = gaussian_noise.spec:GaussConfig", "bad spec"),
-    "name clash": ("clashing-dp", "dp = search_spaces.mechanisms.dp:SPEC", "clashes with the mechanism from built-in"),
+    "name clash": ("clashing-dp", "dp = explorer.mechanisms.dp.spec:SPEC", "clashes with the mechanism from built-in"),
 }
 
 
@@ -107,7 +107,7 @@ def test_the_plugin_class_orders_before_dp_and_owns_only_the_closed_vocabulary(m
     import torch
 
     from explorer.api import OWNS, Mechanism
-    from explorer.mechanisms.dp import DPSGD
+    from explorer.mechanisms.dp.mechanism import DPSGD
 
     monkeypatch.syspath_prepend(str(EXAMPLE))
     from gaussian_noise.mechanism import GaussianNoise

@@ -1,5 +1,6 @@
 """Every place that lists mechanisms or metrics agrees with the mechanism specs (explorer_core.registry):
-adding a built-in is one module plus one line in BUILTINS, and this test names whatever else went stale."""
+adding a built-in is one folder plus its entry-point line in pyproject.toml, and this test names whatever else went
+stale."""
 
 from __future__ import annotations
 
@@ -37,9 +38,17 @@ def _section(doc: str, title: str) -> str:
     return text.split(title, 1)[1].split("\n## ", 1)[0]
 
 
-def test_builtins_are_one_module_each_and_valid() -> None:
-    assert [importlib.import_module(m).SPEC.name for m in registry.BUILTINS] == list(BUILTIN)
-    assert set(BUILTIN) == {"adv", "di", "dp", "rad", "wm"}
+def test_builtins_are_one_folder_each_registered_as_plugins_are_and_valid() -> None:
+    from importlib import metadata
+
+    folders = sorted(p.parent.name for p in (ROOT / "explorer" / "mechanisms").glob("*/spec.py"))
+    points = {ep.name: ep.value for ep in metadata.distribution(registry.DISTRIBUTION).entry_points
+              if ep.group == registry.GROUP}
+    assert sorted(points) == folders == list(BUILTIN) == ["adv", "di", "dp", "rad", "wm"]
+    for name, value in points.items():
+        assert value == f"explorer.mechanisms.{name}.spec:SPEC"
+        assert importlib.import_module(f"explorer.mechanisms.{name}.spec").SPEC is BUILTIN[name]
+        assert BUILTIN[name].mechanism.startswith(f"explorer.mechanisms.{name}.mechanism:")
     for spec in BUILTIN.values():
         assert spec_problems(spec) == [], spec.name
         assert explorer.registry.get(spec.name).spec is spec
@@ -120,7 +129,7 @@ def test_docs_tables_agree() -> None:
         if key.split(".")[0] in BUILTIN:
             assert f"`{key}`" in smoke or f"`{key.split('.', 1)[1]}`" in smoke, key
     guide = (ROOT / "docs" / "writing-a-mechanism.md").read_text()
-    assert "search_spaces/mechanisms/<name>.py" in guide and "`BUILTINS` in `explorer_core/registry.py`" in guide
+    assert "explorer/mechanisms/<name>/" in guide and "entry points in `pyproject.toml`" in guide
 
 
 @pytest.mark.parametrize("name", sorted(BUILTIN))

@@ -7,10 +7,15 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+#: Of explorer, only the built-in mechanisms' torch-free specs, which the registry loads through their entry points
+#: (as it loads a plug-in's): explorer, explorer.mechanisms, explorer.mechanisms.<name> and its .spec.
 CODE = (
-    "import sys, analysis, analysis.report, analysis.plots; "
-    "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'ray', 'explorer')); "
-    "assert not bad, bad; assert sys.modules['matplotlib'].get_backend() is not None"
+    "import re, sys, analysis, analysis.report, analysis.plots; "
+    "spec = re.compile(r'explorer(\\.mechanisms(\\.\\w+(\\.spec)?)?)?$'); "
+    "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'ray') "
+    "or (m.split('.')[0] == 'explorer' and not spec.match(m))); "
+    "assert not bad, bad; assert sys.modules['matplotlib'].get_backend() is not None; "
+    "assert 'explorer.mechanisms.dp.spec' in sys.modules"
 )
 
 

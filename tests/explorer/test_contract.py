@@ -30,7 +30,7 @@ def _memoised_noise_multiplier() -> Iterator[None]:
     """σ for a target ε is a pure function of (ε, δ, q, steps) and costs ~1 s; the tuples share a few."""
     import functools
 
-    from explorer.mechanisms import dp
+    from explorer.mechanisms.dp import mechanism as dp
 
     mp = pytest.MonkeyPatch()
     mp.setattr(dp, "get_noise_multiplier", functools.lru_cache(maxsize=None)(dp.get_noise_multiplier))

@@ -11,7 +11,7 @@ from opacus.grad_sample.conv import compute_conv_grad_sample
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from explorer.mechanisms import conv_norms
+from explorer.mechanisms.dp import conv_norms
 from explorer.models import build_model
 
 LAYERS = [  # (in, out, kernel, stride, padding, dilation, groups, bias, size)

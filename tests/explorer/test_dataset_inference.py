@@ -14,7 +14,7 @@ from torch import nn
 from explorer.cli import main
 from explorer.compose import CompositionError
 from explorer.data import half_indices
-from explorer.mechanisms import dataset_inference as di
+from explorer.mechanisms.di import mechanism as di
 from explorer.seeding import generator
 from explorer.train import setup, train
 

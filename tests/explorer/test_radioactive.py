@@ -15,7 +15,7 @@ from torch import nn
 from explorer import cache
 from explorer.cli import main
 from explorer.config import ConfigError
-from explorer.mechanisms import radioactive
+from explorer.mechanisms.rad import mechanism as radioactive
 from explorer.models import build_model
 from explorer.train import setup, train
 
@@ -212,7 +212,7 @@ def test_rows_and_presets_of_the_reproduction_keep_the_recipe_they_were_marked_w
     import search_spaces as ss
     from analysis.load import load
     from explorer.config import TrialConfig
-    from search_spaces.mechanisms.rad import LEGACY_RECIPE, RadConfig
+    from explorer.mechanisms.rad.spec import LEGACY_RECIPE, RadConfig
 
     assert {k: getattr(RadConfig(), k[4:]) for k in LEGACY_RECIPE} != LEGACY_RECIPE  # else nothing to check
     root = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from explorer.config import TrialConfig
-from explorer.mechanisms import dataset_inference as di
+from explorer.mechanisms.di import mechanism as di
 from explorer.seeding import generator
 from explorer.train import make_context, train
 

@@ -9,7 +9,7 @@ from typing import ClassVar
 import pytest
 
 from explorer_core.config import Section, number
-from search_spaces.mechanisms.wm import SPEC as WM
+from explorer.mechanisms.wm.spec import SPEC as WM
 from explorer_core.spec import MechanismSpec, Metric, Rule, Threshold, spec_problems
 
 

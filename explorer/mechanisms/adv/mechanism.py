@@ -13,7 +13,7 @@ from explorer.config import TrialConfig
 from explorer.data import to_float
 from explorer.mechanisms.base import Batch, Mechanism, TrainState, TrialContext
 from explorer.seeding import generator
-from search_spaces.mechanisms.adv import SPEC, AdvConfig
+from explorer.mechanisms.adv.spec import SPEC, AdvConfig
 from explorer_core.spec import MechanismSpec
 
 __all__ = ["AdversarialTraining", "eval_attack"]

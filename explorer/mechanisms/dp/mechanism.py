@@ -17,9 +17,9 @@ from opacus.validators import ModuleValidator
 from torch.utils.data import DataLoader, TensorDataset
 
 from explorer.config import ConfigError
-from explorer.mechanisms import conv_norms  # noqa: F401  (registers the Conv2d norm sampler with Opacus)
+from explorer.mechanisms.dp import conv_norms  # noqa: F401  (registers the Conv2d norm sampler with Opacus)
 from explorer.mechanisms.base import Mechanism, TrainState, TrialContext, default_step
-from search_spaces.mechanisms.dp import SPEC, DPConfig
+from explorer.mechanisms.dp.spec import SPEC, DPConfig
 from explorer_core.spec import MechanismSpec
 
 __all__ = ["DPSGD", "PoissonSampler"]
@@ -61,7 +61,7 @@ class DPSGD(Mechanism):
 
     Fast gradient clipping ("ghost" mode) by default: Opacus computes per-sample gradient norms
     without materialising per-sample gradients; convolutions use the norm sampler of
-    :mod:`explorer.mechanisms.conv_norms`.
+    :mod:`explorer.mechanisms.dp.conv_norms`.
     """
 
     spec: ClassVar[MechanismSpec] = SPEC

@@ -39,7 +39,7 @@ SPEC = MechanismSpec(
     title="DP-SGD",
     paper="Abadi et al., Deep Learning with Differential Privacy, CCS 2016",
     config_cls=DPConfig,
-    mechanism="explorer.mechanisms.dp:DPSGD",
+    mechanism="explorer.mechanisms.dp.mechanism:DPSGD",
     order=90,  # wraps last: Opacus must see the final data, model and optimizer
     metrics=(
         Metric("dp.epsilon", "min", "ε", "DP ε spent"),

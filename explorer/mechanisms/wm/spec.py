@@ -50,7 +50,7 @@ SPEC = MechanismSpec(
     title="backdoor watermark",
     paper="Adi et al., Turning Your Weakness Into a Strength, USENIX Security 2018",
     config_cls=WMConfig,
-    mechanism="explorer.mechanisms.watermark:Watermark",
+    mechanism="explorer.mechanisms.wm.mechanism:Watermark",
     order=20,
     metrics=(
         Metric("wm.acc", "max", "fraction", "watermark accuracy on D_T (fraction)"),

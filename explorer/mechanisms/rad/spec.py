@@ -69,7 +69,7 @@ SPEC = MechanismSpec(
     title="radioactive data",
     paper="Sablayrolles et al., Radioactive data: tracing through training, ICML 2020",
     config_cls=RadConfig,
-    mechanism="explorer.mechanisms.radioactive:Radioactive",
+    mechanism="explorer.mechanisms.rad.mechanism:Radioactive",
     order=10,  # replaces samples before the watermark appends its own
     metrics=(
         Metric("rad.loss_gap", "max", "nats", "radioactive loss gap (nats)"),

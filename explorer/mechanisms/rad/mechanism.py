@@ -22,7 +22,7 @@ from explorer.data import to_float
 from explorer.mechanisms.base import Mechanism, TrainData, TrainState, TrialContext
 from explorer.models import DEFAULT_LR, Classifier, build_model
 from explorer.seeding import derive_seed, generator
-from search_spaces.mechanisms.rad import SPEC, RadConfig
+from explorer.mechanisms.rad.spec import SPEC, RadConfig
 from explorer_core.spec import MechanismSpec
 
 __all__ = ["Radioactive", "mark_images", "psnr"]

@@ -61,7 +61,7 @@ SPEC = MechanismSpec(
     title="adversarial training (PGD)",
     paper="Madry et al., Towards Deep Learning Models Resistant to Adversarial Attacks, ICLR 2018",
     config_cls=AdvConfig,
-    mechanism="explorer.mechanisms.adversarial:AdversarialTraining",
+    mechanism="explorer.mechanisms.adv.mechanism:AdversarialTraining",
     order=30,
     metrics=(Metric("adv.acc", "max", "fraction", "accuracy under PGD (fraction)", everywhere=True),),
     objective="adv.acc",

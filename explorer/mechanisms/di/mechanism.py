@@ -23,7 +23,7 @@ from explorer.compose import attack_mode
 from explorer.data import half_indices, to_float
 from explorer.mechanisms.base import Mechanism, TrainData, TrainState, TrialContext
 from explorer.seeding import generator as stream
-from search_spaces.mechanisms.di import SPEC
+from explorer.mechanisms.di.spec import SPEC
 from explorer_core.spec import MechanismSpec
 
 __all__ = ["DatasetInference", "blind_walk", "feature_rows", "fit_regressor", "welch_p", "harmonic_p"]

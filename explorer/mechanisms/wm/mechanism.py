@@ -13,7 +13,7 @@ from explorer.config import ConfigError
 from explorer.data import load_dataset, resize_to, to_float
 from explorer.mechanisms.base import Batch, Mechanism, TrainState, TrialContext
 from explorer.metrics import accuracy, watermark_log10_p
-from search_spaces.mechanisms.wm import SPEC, WMConfig
+from explorer.mechanisms.wm.spec import SPEC, WMConfig
 from explorer_core.spec import MechanismSpec
 
 __all__ = ["Watermark", "default_source"]

@@ -1,0 +1,1 @@
+"""The built-in mechanism ``adv``: its torch-free spec (``spec``) and its implementation (``mechanism``)."""

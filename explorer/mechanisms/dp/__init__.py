@@ -1,0 +1,1 @@
+"""The built-in mechanism ``dp``: its torch-free spec (``spec``) and its implementation (``mechanism``)."""

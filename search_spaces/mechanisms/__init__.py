@@ -1,1 +1,0 @@
-"""The built-in mechanisms' specs, one module each (registered in :data:`explorer_core.registry.BUILTINS`)."""
