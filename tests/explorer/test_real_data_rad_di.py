@@ -63,7 +63,7 @@ def test_di_verifies_the_trained_model_with_the_notebooks_rows(shared_data_dir: 
     replay = iter(walks)
     monkeypatch.setattr(di, "blind_walk", lambda *a, **k: next(replay))
     mech = di.DatasetInference(dataclasses.replace(config.di, rows="sample"), generator(config.seed, "di", "cpu"))
-    per_sample = mech.evaluate(make_context(config), SimpleNamespace(model=out.network, network=out.network))
+    per_sample = mech.evaluate(make_context(config), out.network)  # a plain module walks as the state would
     print(f"di, one row per sample: p_value_m10 {per_sample['p_value_m10']:.2e} "
           f"p_value (all rows) {per_sample['p_value']:.2e}")
     assert per_sample["p_value_m10"] > 1e-3
