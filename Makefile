@@ -25,7 +25,7 @@ demo: $(STAMP)
 # Lint and type-check first (settings in pyproject.toml), then the fast suite: no Ray start-up.
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy explorer_core explorer search_spaces analysis examples/gaussian_noise/gaussian_noise examples/flooding/flooding
+	$(BIN)/mypy explorer_core explorer search_spaces analysis reproduction examples/gaussian_noise/gaussian_noise examples/flooding/flooding
 	$(BIN)/python -m pytest -q
 
 # Everything `make test` leaves out: the tests that start Ray (local, a cluster of `ray start` processes, the

@@ -41,10 +41,10 @@ from typing import Any
 import pandas as pd
 
 import analysis
-from analysis import paper
+from reproduction import paper
 from analysis.baselines import baseline_settings
 from analysis.conflicts import ConflictMatrix, conflicts
-from analysis.reproduction import DATASETS, PAPER_KNOBS, paper_setting
+from reproduction.tables import DATASETS, PAPER_KNOBS, paper_setting
 from analysis.schema import hyperparameter_columns, members
 from analysis.sequential import look_levels
 from analysis.summary import ok_rows
@@ -400,7 +400,7 @@ def table11_only(r: Replay, rows: pd.DataFrame) -> pd.DataFrame:
 
 def reproduction_agrees(r: Replay, rows: pd.DataFrame) -> tuple[int, int]:
     """(cells, of them equal) between the replay's fixed Table 11 verdicts and `explorer reproduction`'s own
-    (`analysis.conflicts` on the rows at the paper's knob values, as `analysis.reproduction` computes them)."""
+    (`analysis.conflicts` on the rows at the paper's knob values, as `reproduction.tables` computes them)."""
     cells = conflicts(paper_setting(rows), r.adaptive.thresholds).cells
     t11 = table11_cells(r, rows)
     same = 0

@@ -265,7 +265,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
 _DELEGATED = {
     "validate": ("search_spaces.cli", True, "check a search space and print its trial count and cost"),
     "report": ("analysis.report", False, "write the report (verdicts, Pareto fronts, plots) of search results"),
-    "reproduction": ("analysis.reproduction", False, "write the paper's tables from a reproduction's rows"),
+    "reproduction": ("reproduction.tables", False, "write the paper's tables from a reproduction's rows"),
 }
 
 

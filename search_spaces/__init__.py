@@ -76,8 +76,28 @@ __all__ = [
 
 #: The directory of the shipped presets.
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
+#: The entry-point group of other preset folders (value ``module:DIR``, a Path): the reproduction's, a plug-in's.
+PRESETS_GROUP = "protection_explorer.presets"
 
 
 def presets() -> dict[str, Path]:
-    """Shipped preset names (file stems) -> paths."""
-    return {p.stem: p for p in sorted(PRESETS_DIR.glob("*.yaml"))}
+    """Preset names (file stems) -> paths: the shipped ones, then those of every folder registered in
+    :data:`PRESETS_GROUP`, by entry-point name. A folder that does not load, or a name already taken, is one line on
+    stderr and skipped."""
+    import sys
+    from importlib import metadata
+
+    found = {p.stem: p for p in sorted(PRESETS_DIR.glob("*.yaml"))}
+    for ep in sorted(metadata.entry_points(group=PRESETS_GROUP), key=lambda e: (e.name, e.value)):
+        try:
+            folder = Path(ep.load())
+        except Exception as err:  # noqa: BLE001 - a broken registration is reported, the rest keep working
+            print(f"explorer: presets {ep.name!r} ({ep.value}) skipped: {type(err).__name__}: {err}", file=sys.stderr)
+            continue
+        for path in sorted(folder.glob("*.yaml")):
+            if path.stem in found:
+                print(f"explorer: preset {path} skipped: the name {path.stem!r} is taken by {found[path.stem]}",
+                      file=sys.stderr)
+                continue
+            found[path.stem] = path
+    return found

@@ -1,5 +1,6 @@
 """The layers of DESIGN 2 hold: no import cycle between any two modules, the core imports nothing of the packages
-above it (nor torch or ray), analysis neither torch nor ray, and Ray only under explorer/tune."""
+above it (nor torch or ray), analysis neither torch nor ray nor the reproduction built on it, and Ray only under
+explorer/tune."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("explorer_core", "explorer", "search_spaces", "analysis")
+PACKAGES = ("explorer_core", "explorer", "search_spaces", "analysis", "reproduction")
 
 
 def _module(path: Path) -> str:
@@ -84,9 +85,10 @@ def test_no_module_imports_itself_back() -> None:
 
 
 @pytest.mark.parametrize("package, forbidden", [
-    ("explorer_core", ("explorer", "search_spaces", "analysis", "torch", "ray", "optuna")),
-    ("analysis", ("explorer", "torch", "ray", "optuna")),
-    ("search_spaces", ("explorer", "torch", "ray")),
+    ("explorer_core", ("explorer", "search_spaces", "analysis", "reproduction", "torch", "ray", "optuna")),
+    ("analysis", ("explorer", "reproduction", "torch", "ray", "optuna")),
+    ("search_spaces", ("explorer", "analysis", "reproduction", "torch", "ray")),
+    ("reproduction", ("explorer", "torch", "ray")),
 ])
 def test_a_layer_imports_nothing_above_it(package: str, forbidden: tuple[str, ...]) -> None:
     bad = [(_module(p), i) for p in (ROOT / package).rglob("*.py") for i in _imports(p)

@@ -222,10 +222,10 @@ def test_rows_and_presets_of_the_reproduction_keep_the_recipe_they_were_marked_w
     for key, value in LEGACY_RECIPE.items():
         assert (rows[key] == value).all(), key
     for experiment, group in rows.groupby("experiment"):
-        exp = ss.expand(ss.load(root / "search_spaces" / "presets" / f"{experiment}.yaml"))
+        exp = ss.expand(ss.load(ss.presets()[experiment]))
         ids = {TrialConfig.from_dict(c).config_id() for c in [*exp.configs(), *exp.baselines]}
         assert set(group["config_id"]) <= ids, experiment
-    for path in [*root.glob("search_spaces/presets/repro-*.yaml"), root / "search_spaces/presets/risks-fmnist.yaml"]:
+    for path in [*root.glob("reproduction/presets/repro-*.yaml"), root / "search_spaces/presets/risks-fmnist.yaml"]:
         exp = ss.expand(ss.load(path))
         recipe = ({k: getattr(RadConfig(), k[4:]) for k in LEGACY_RECIPE} if path.stem.endswith("-rad20")
                   else LEGACY_RECIPE)  # the reruns with decision 20's marks, labelled by their name
