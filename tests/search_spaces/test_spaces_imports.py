@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import search_spaces as ss
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,3 +41,25 @@ def test_docs_examples_validate() -> None:
     assert "counts 76 trials" in text and len(ss.expand(spaces[0])) == 76
     for s in spaces:
         assert ss.loads(ss.dump(s)) == s
+
+
+def test_preset_folders_come_from_entry_points_and_a_broken_or_clashing_one_is_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib import metadata
+
+    assert ss.presets()["repro-mnist-alone"].parent.name == "presets"  # the reproduction's, through its entry point
+    (tmp_path / "mine.yaml").write_text("name: mine\n")
+    (tmp_path / "quickstart.yaml").write_text("name: quickstart\n")
+    import types
+    module = types.ModuleType("fake_presets")
+    module.DIR = tmp_path  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "fake_presets", module)
+    points = [metadata.EntryPoint("broken", "no_such_module_xyz:DIR", ss.PRESETS_GROUP),
+              metadata.EntryPoint("fake", "fake_presets:DIR", ss.PRESETS_GROUP)]
+    monkeypatch.setattr(metadata, "entry_points", lambda group: points if group == ss.PRESETS_GROUP else [])
+    found = ss.presets()
+    assert found["mine"] == tmp_path / "mine.yaml" and found["quickstart"].parent == ss.PRESETS_DIR
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2
+    assert err[0].startswith("explorer: presets 'broken' (no_such_module_xyz:DIR) skipped: ModuleNotFoundError")
+    assert err[1].startswith(f"explorer: preset {tmp_path / 'quickstart.yaml'} skipped: the name 'quickstart' is taken")
