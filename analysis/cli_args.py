@@ -7,6 +7,8 @@ import re
 from collections.abc import Sequence
 
 from analysis.errors import AnalysisInputError
+from analysis.schema import default_objectives
+from explorer_core.thresholds import threshold_specs
 
 __all__ = ["UsageError", "parse_constraints", "parse_objectives", "parser"]
 
@@ -29,14 +31,15 @@ def parser() -> argparse.ArgumentParser:
         "results", nargs="+", help="Parquet file or directory (local, file://, s3://, gs://); several allowed"
     )
     parser.add_argument("--out", required=True, help="output directory")
-    parser.add_argument("--objectives", default=None, help="e.g. acc:max,adv.acc:max (default)")
+    defaults = ",".join(f"{k}:{v}" for k, v in default_objectives().items())
+    parser.add_argument("--objectives", default=None, help=f"column:max|min,... (default {defaults})")
     parser.add_argument(
         "--threshold",
         action="append",
         nargs="+",
         default=[],
         metavar="KEY=VALUE",
-        help="acc, wm, adv, di_p, rad_gap, rad_rel, alpha; e.g. --threshold acc=0.05 alpha=0.01",
+        help=f"{', '.join(threshold_specs())}; e.g. --threshold acc=0.05 alpha=0.01",
     )
     parser.add_argument(
         "--constraint", action="append", default=[], metavar="EXPR", help="e.g. 'acc>=0.9' (repeatable)"

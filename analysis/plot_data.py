@@ -85,10 +85,14 @@ class SweepData:
     x, series (the other knob, e.g. "|D_T| 25", or ""), metric, mean, std (over the pair's seeds), base_mean,
     base_std (the mechanism alone at the point's knob values; NaN where none ran), baseline (that mechanism),
     verdict (that metric's: the point conflicts where any of its metrics does).
+    metric_labels: legend names of the metrics, in colour order (others keep their column name);
+    knob_axes: knob -> (x-axis label, log scale) (others: the knob's name, linear).
     """
 
     title: str
     table: pd.DataFrame
+    metric_labels: Mapping[str, str] = field(default_factory=dict)
+    knob_axes: Mapping[str, tuple[str, bool]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

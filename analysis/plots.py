@@ -193,8 +193,7 @@ def plot_conflicts(data: MatrixData) -> Figure:
     return fig
 
 
-_SWEEP_METRICS = {"acc": ("accuracy", "#1f77b4"), "adv.acc": ("φ_ADV", "#ff7f0e"), "wm.acc": ("φ_WM", "#2ca02c")}
-_SWEEP_AXES = {"dp.target_epsilon": ("DP-SGD ε (target)", True), "adv.gamma": ("training γ (px)", False)}
+_SWEEP_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 _MARKERS = ("o", "^", "s", "D", "v")
 
 
@@ -210,6 +209,8 @@ def plot_sweeps(data: SweepData) -> Figure:
     the colour of that metric's verdict) and of the mechanism alone it was tested against (dotted), by knob value;
     marker shape tells the other knob's value apart (e.g. |D_T|)."""
     table = data.table
+    order = list(dict.fromkeys([*data.metric_labels, *sorted(map(str, set(table["metric"])))]))
+    styles = {m: (data.metric_labels.get(m, m), c) for m, c in zip(order, cycle(_SWEEP_COLOURS))}
     datasets = list(dict.fromkeys(table["dataset"])) or ["(no rows)"]  # in the table's order
     pairs = list(dict.fromkeys(table["pair"])) or ["(no rows)"]
     fig = _figure(5.4 * len(pairs) + 2.4, 3.9 * len(datasets))
@@ -226,9 +227,9 @@ def plot_sweeps(data: SweepData) -> Figure:
                 ax.text(0.5, 0.5, "no sweep rows", ha="center", va="center", transform=ax.transAxes, color="grey")
                 continue
             knob = str(panel["knob"].iloc[0])
-            label, log_x = _SWEEP_AXES.get(knob, (knob, False))
+            label, log_x = data.knob_axes.get(knob, (knob, False))
             for (metric, series), group in panel.groupby(["metric", "series"], sort=True):
-                name, colour = _SWEEP_METRICS.get(str(metric), (str(metric), "#7f7f7f"))
+                name, colour = styles[str(metric)]
                 marker = markers.get(str(series), "o")
                 group = group.sort_values("x")
                 ax.errorbar(group["x"], group["mean"], yerr=group["std"].fillna(0.0), color=colour, capsize=3,
@@ -247,8 +248,8 @@ def plot_sweeps(data: SweepData) -> Figure:
             ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
             ax.set_xlabel(label)
             ax.set_ylabel("fraction (mean ± std over seeds)")
-    handles: list[Any] = [Line2D([], [], color=c, label=n) for n, c in _SWEEP_METRICS.values()
-                          if n in {_SWEEP_METRICS.get(str(m), ("",))[0] for m in table["metric"]}]
+    shown = set(map(str, table["metric"]))
+    handles: list[Any] = [Line2D([], [], color=c, label=n) for m, (n, c) in styles.items() if m in shown]
     handles += [Line2D([], [], color="black", linestyle="-", label="the pair"),
                 Line2D([], [], color="black", linestyle=":", label="the mechanism alone")]
     handles += [Line2D([], [], color="black", marker=m, linestyle="none", markerfacecolor="white", label=n)

@@ -31,24 +31,32 @@ from analysis.plot_data import conflict_matrix_data, curve_data, pareto_data, pa
 from analysis.plots import plot_conflicts, plot_curve, plot_pareto, plot_pareto_projections, plot_risks, save
 from analysis.recorded import SearchGoal, recorded_goal
 from analysis.risks import risk_verdicts
-from analysis.schema import dataset_order, members, missing_text
+from analysis.schema import dataset_order, default_objectives, members, missing_text
 from analysis.summary import config_summary
 from analysis.thresholds import Thresholds, describe
+from explorer_core import registry
 from explorer_core.spec import RISK_METRICS, RISK_THRESHOLDS
 
-__all__ = ["DEFAULT_OBJECTIVES", "MAX_CURVES", "main", "write_report"]
+__all__ = ["MAX_CURVES", "main", "write_report"]
 
-DEFAULT_OBJECTIVES: dict[str, str] = {"acc": "max", "adv.acc": "max"}
 MAX_CURVES = 12
-_VERDICT_TEXT = (
-    "A drop-based metric (acc, wm.acc, adv.acc) is a conflict when its mean drop exceeds the threshold and "
-    "the one-sided Welch test of 'drop > threshold' is significant at alpha; it is no conflict when the "
-    "lower one-sided test of the TOST (drop < threshold) is significant; otherwise inconclusive (for a metric "
-    "where lower is better, the same with its rise). "
-    "di.p_value (log10) and rad.loss_gap use one-sample t-tests against their thresholds in the same way. "
-    "A configuration is in conflict if any of its metrics is; a cell is in conflict if any of its configurations is. "
-    "Under a sequential seed design each test is at the level of its look instead of alpha (see 'Seeds and looks')."
-)
+
+
+def _verdict_text() -> str:
+    """How a metric is judged, naming the metrics of the installed mechanisms' rules (from the specs)."""
+    rules = [spec.rule for spec in registry.specs().values() if spec.rule is not None]
+    drops = ["acc", *(r.metric for r in rules if r.kind == "drop_vs_baseline")]
+    logged = {m.name for spec in registry.specs().values() for m in spec.metrics if m.log_scale}
+    bounded = [f"{r.metric} (log10)" if r.metric in logged else r.metric for r in rules if r.kind != "drop_vs_baseline"]
+    text = (f"A drop-based metric ({', '.join(drops)}) is a conflict when its mean drop exceeds the threshold and "
+            "the one-sided Welch test of 'drop > threshold' is significant at alpha; it is no conflict when the "
+            "lower one-sided test of the TOST (drop < threshold) is significant; otherwise inconclusive (for a "
+            "metric where lower is better, the same with its rise). ")
+    if bounded:
+        text += f"{' and '.join(bounded)} use one-sample t-tests against their thresholds in the same way. "
+    return text + ("A configuration is in conflict if any of its metrics is; a cell is in conflict if any of its "
+                   "configurations is. Under a sequential seed design each test is at the level of its look "
+                   "instead of alpha (see 'Seeds and looks').")
 
 
 def write_report(
@@ -78,7 +86,8 @@ def write_report(
     if objectives is None and goal is not None:
         objectives = goal.objectives
     if objectives is None:  # the defaults that the results have
-        objectives = {k: v for k, v in DEFAULT_OBJECTIVES.items() if k in df.columns} or dict(DEFAULT_OBJECTIVES)
+        defaults = default_objectives()
+        objectives = {k: v for k, v in defaults.items() if k in df.columns} or defaults
     objectives = dict(objectives)
     if thresholds is None and goal is not None:
         thresholds = goal.thresholds
@@ -87,7 +96,8 @@ def write_report(
     missing = [c for c in objectives if c not in df.columns]
     if missing:
         raise AnalysisInputError(
-            f"objective column(s) {', '.join(missing)} not in the results: expected metric columns such as acc, adv.acc"
+            f"objective column(s) {', '.join(missing)} not in the results: expected metric columns such as "
+            f"{', '.join(default_objectives())}"
         )
     # results that name plug-ins not installed here: one line, in the report and as a warning
     plugins = missing_text(df, goal.unknown_thresholds if goal is not None else None)
@@ -239,7 +249,7 @@ def _conflict_section(matrix: ConflictMatrix, folder: Path, names: list[str]) ->
     blocks += [
         Table(matrix.table(), index=True, max_rows=200),
         Image(path, "Conflict verdicts per combination and dataset"),
-        Text(_VERDICT_TEXT),
+        Text(_verdict_text()),
     ]
     noted = matrix.cells[matrix.cells["note"].str.len() > 0]
     if len(noted):
@@ -271,12 +281,13 @@ def _conflict_section(matrix: ConflictMatrix, folder: Path, names: list[str]) ->
         "level",
         "verdict",
     ]
+    absolute = [spec.rule.metric for spec in registry.specs().values() if spec.rule and spec.rule.absolute]
     blocks += [
         Heading("Evidence", 3),
         Text(
-            "The deciding comparison of every metric (role 'verdict'), and for rad.loss_gap the paper's absolute "
-            "rule beside ours (role 'paper rule', not deciding); every row, with the member baselines, "
-            "is in equivalence.csv:"
+            "The deciding comparison of every metric (role 'verdict'), and for "
+            + (" and ".join(absolute) or "a metric whose spec has one") + " the absolute rule beside ours "
+            "(role 'paper rule', not deciding); every row, with the member baselines, is in equivalence.csv:"
         ),
         Table(decisive[columns], max_rows=80),
     ]

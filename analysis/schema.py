@@ -20,6 +20,7 @@ from explorer_core import registry
 from explorer_core.spec import RISK_METRICS
 
 __all__ = [
+    "default_objectives",
     "ENVIRONMENT",
     "LOG_METRICS",
     "MECHANISMS",
@@ -67,6 +68,13 @@ _LABELS: dict[str, str] = {
 }
 LOG_METRICS: frozenset[str] = frozenset(m.name for s in registry.specs().values() for m in s.metrics if m.log_scale)
 """Metrics plotted on a log scale (p-values)."""
+
+
+def default_objectives() -> dict[str, str]:
+    """``acc`` and every metric each trial reports whatever its mechanisms (a spec's ``everywhere`` metric), with
+    its direction: the report's Pareto objectives when none are given. Read from the specs at each call."""
+    return {"acc": "max", **{m.name: m.direction for spec in registry.specs().values() for m in spec.metrics
+                             if m.everywhere}}
 
 
 def label(column: str) -> str:

@@ -58,7 +58,7 @@ def _parse_set(items: Sequence[str]) -> dict[str, Any]:
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"--set: got {item!r}, expected KEY=VALUE such as dp.target_epsilon=3")
+            raise ConfigError(f"--set: got {item!r}, expected KEY=VALUE such as train.epochs=5")
         raw = raw.strip()
         if looks_numeric(raw):  # 1e-5 and 10/255, which YAML 1.1 reads as strings
             num, _, den = raw.partition("/")
@@ -145,7 +145,7 @@ def _add_train(sub: Any) -> None:
     p.add_argument("--data-dir", help="root of the dataset files (default: $EXPLORER_DATA_DIR or ./data)")
     p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="any config key, e.g. --set dp.target_epsilon=3 --set wm.trigger_size=100")
+                   help="any config key, a mechanism's too (its spec names them), e.g. --set train.epochs=5")
     p.add_argument("--out", help="also write the row to this .parquet file")
     p.add_argument("--quiet", action="store_true", help="no per-epoch progress on stderr")
     p.set_defaults(func=_cmd_train)

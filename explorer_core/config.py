@@ -88,6 +88,12 @@ class Section:
     """Base of the frozen config sections; ``prefix`` is the dotted key namespace (a mechanism's name)."""
 
     prefix: ClassVar[str]
+    #: Knobs added after rows were written -> the value that computes what those rows computed: at that value a
+    #: knob stays out of config_id, so earlier rows keep matching their presets and baselines (--resume, reuse).
+    added_later: ClassVar[Mapping[str, Any]] = {}
+
+    def check_trial(self, dataset: str) -> None:
+        """Checks that need the rest of the trial (a ConfigError); none by default."""
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> Any:
@@ -281,9 +287,8 @@ class TrialConfig:
                       _sections=chosen)
         for key, value in values.items():
             object.__setattr__(self, key, value)
-        wm = chosen.get("wm")
-        if wm is not None and wm.source not in ("auto", "noise") and wm.source == dataset:
-            raise fail("wm.source", wm.source, "an out-of-distribution source, not the training dataset")
+        for section in chosen.values():
+            section.check_trial(dataset)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
@@ -366,8 +371,9 @@ class TrialConfig:
 
     def config_id(self) -> str:
         """Hash of the configuration without seed and experiment: replicates share it."""
-        flat = {k: v for k, v in self.flat().items()
-                if k not in _NOT_IN_ID and not (k in _ADDED_LATER and v == _ADDED_LATER[k])}
+        later = {f"{sec.prefix}.{k}": v for sec in (self.data, self.train, self.eval, *self._sections.values())
+                 for k, v in sec.added_later.items()}
+        flat = {k: v for k, v in self.flat().items() if k not in _NOT_IN_ID and not (k in later and v == later[k])}
         return hashlib.sha256(json.dumps(flat, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
     def replace(self, **changes: Any) -> TrialConfig:
@@ -379,11 +385,6 @@ class TrialConfig:
 #: Keys that do not change what a trial computes (where it ran, what it also recorded): left out of config_id.
 _NOT_IN_ID = frozenset({"seed", "experiment", "data.dir", "train.device", "eval.epoch_adv", "eval.risks",
                         "eval.risk_samples", "eval.risk_references"})
-
-#: Knobs added after rows were written, with the value that computes what those rows computed: at that value they
-#: stay out of config_id, so earlier rows keep matching their presets and baselines (--resume, reuse).
-_ADDED_LATER: dict[str, Any] = {"rad.carriers": "random"}
-
 
 def _rebuild(kwargs: dict[str, Any]) -> TrialConfig:
     return TrialConfig(**kwargs)

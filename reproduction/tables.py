@@ -47,6 +47,11 @@ PAPER_KNOBS: dict[str, object] = {
 marking recipe, so that the reruns with decision 20's marks stay out of the main tables); a row matches where it
 has the knob."""
 
+#: The legend names of Figures 1-2's metrics (in colour order) and their x axes (label, log scale).
+SWEEP_LABELS: dict[str, str] = {"acc": "accuracy", "adv.acc": "φ_ADV", "wm.acc": "φ_WM"}
+SWEEP_AXES: dict[str, tuple[str, bool]] = {"dp.target_epsilon": ("DP-SGD ε (target)", True),
+                                           "adv.gamma": ("training γ (px)", False)}
+
 SWEEPS_FIGURE = "reproduction-sweeps.png"
 """The file name of Figures 1-2, written under `img/` beside the document."""
 
@@ -148,8 +153,9 @@ def reproduction_tables(df: pd.DataFrame, thresholds: Thresholds | None = None) 
                                    verdicts=every, paper_verdict=_paper_sweep_verdict)
     tables["sweep_gamma"] = _sweep(ok_rows(df), datasets, *gamma, ["acc", "wm.acc", "adv.acc"],
                                    verdicts=every, paper_verdict=_paper_sweep_verdict)
-    sweeps = SweepData(title="Figures 1-2 at the reproduction's scale", table=_sweep_points(ok_rows(df), datasets,
-                                                                                             every))
+    sweeps = SweepData(title="Figures 1-2 at the reproduction's scale",
+                       table=_sweep_points(ok_rows(df), datasets, every), metric_labels=SWEEP_LABELS,
+                       knob_axes=SWEEP_AXES)
     tables["runs"] = _runs(df)
     agree = int(verdicts["agree_bool"].sum())
     judged = int(verdicts["ours"].isin(["conflict", "no conflict"]).sum())

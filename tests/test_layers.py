@@ -5,6 +5,7 @@ explorer/tune."""
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -100,3 +101,50 @@ def test_ray_is_imported_only_under_explorer_tune() -> None:
     bad = [_module(p) for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")
            if any(i.split(".")[0] == "ray" for i in _imports(p)) and not _module(p).startswith("explorer.tune")]
     assert bad == []
+
+
+def _code_strings(path: Path) -> list[tuple[int, str]]:
+    """The string constants of a module's code, docstrings and bare string statements left out (prose)."""
+    tree = ast.parse(path.read_text(), str(path))
+    prose = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)
+             and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)}
+    return [(node.lineno, node.value) for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in prose]
+
+
+def _builtin_names_in(path: Path, names: list[str]) -> list[str]:
+    """Where code names a built-in mechanism: the name itself, one of its keys (``wm.acc``), or it in a tuple
+    (``dp+wm``)."""
+    pattern = re.compile(r"(^|[^\w.])(%s)(\.\w|\+|$)|\+(%s)\b" % ("|".join(names), "|".join(names)))
+    return [f"{_module(path)}:{line}: {text[:60]!r}" for line, text in _code_strings(path) if pattern.search(text)]
+
+
+def test_the_pattern_finds_builtin_names_in_code_only() -> None:
+    import textwrap
+
+    names = ["dp", "wm"]
+    sample = ROOT / "tests" / "_layers_sample.py"
+    try:
+        sample.write_text(textwrap.dedent('''
+            """A docstring may say dp.target_epsilon."""
+            A = "dp"
+            B = "wm.acc"
+            C = "adv+dp"
+            D = "eval.adv_samples"
+            E = "a dpi setting"
+        '''))
+        assert [hit.split(": ", 1)[1] for hit in _builtin_names_in(sample, names)] == ["'dp'", "'wm.acc'", "'adv+dp'"]
+    finally:
+        sample.unlink()
+
+
+def test_no_builtin_mechanism_is_named_outside_its_folder_and_the_reproduction() -> None:
+    """explorer, analysis and the core learn every mechanism from the registry; only explorer/mechanisms/<name>/
+    (and the paper's reproduction, which is about these five) may name one."""
+    from explorer_core import registry
+
+    names = [n for n, s in registry.specs().items() if s.source == "built-in"]
+    assert names == ["adv", "di", "dp", "rad", "wm"]
+    hits = [hit for pkg in ("explorer_core", "explorer", "analysis") for p in sorted((ROOT / pkg).rglob("*.py"))
+            if p.relative_to(ROOT).parts[:2] != ("explorer", "mechanisms") for hit in _builtin_names_in(p, names)]
+    assert hits == []

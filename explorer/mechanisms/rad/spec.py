@@ -29,6 +29,7 @@ class RadConfig(Section):
     """
 
     prefix: ClassVar[str] = "rad"
+    added_later: ClassVar[Mapping[str, Any]] = {"carriers": "random"}  # rows before decision 20 were random
     ratio: float = 0.1  # fraction of training images replaced by marked copies
     radius: float = 32 / 255  # L∞ bound of the marks in pixels (RAD: 10/255; ~ the attack's γ 0.125, docs/metrics.md)
     iterations: int = 50  # mark optimisation steps

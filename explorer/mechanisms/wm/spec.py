@@ -38,6 +38,10 @@ class WMConfig(Section):
         integer("wm.interleave_k", self.interleave_k)
         boolean("wm.decoupled", self.decoupled)
 
+    def check_trial(self, dataset: str) -> None:
+        if self.source not in ("auto", "noise") and self.source == dataset:
+            raise fail("wm.source", self.source, "an out-of-distribution source, not the training dataset")
+
 
 def _trigger_passes(config: Mapping[str, Any], n: int, n_test: int, factor: float) -> float:
     """The trigger pass each epoch, private unless decoupled."""
