@@ -117,3 +117,10 @@ def test_model_auto_is_one_rule() -> None:
     assert resolve_model("auto", (1, 4, 4)) == "tiny" and resolve_model("tiny", (1, 28, 28)) == "tiny"
     assert _model({"dataset": "digits", "model": "auto"}) == "cnn4"
     assert _model({"dataset": "imagefolder:/x", "model": "auto"}) == "resnet20"
+
+
+def test_a_section_checks_the_rest_of_the_trial() -> None:
+    """The watermark's hook: its trigger source must not be the training dataset itself (an OOD trigger set)."""
+    with pytest.raises(ConfigError, match="wm.source: got 'mnist', expected an out-of-distribution source"):
+        TrialConfig.from_dict({"dataset": "mnist", "mechanisms": "wm", "wm.source": "mnist"})
+    assert TrialConfig.from_dict({"dataset": "mnist", "mechanisms": "wm", "wm.source": "fashion_mnist"}).wm
