@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 
 from analysis.errors import AnalysisInputError
 from analysis.schema import METRICS, missing_text
+from explorer_core import store
 
 __all__ = ["EXPECTED", "REQUIRED_COLUMNS", "ResultsPath", "check_columns", "file_info", "filesystem", "load",
            "read_results"]
@@ -76,7 +77,7 @@ def _read_source(text: str) -> tuple[pd.DataFrame, list[str]]:
             ) from None
         return check_columns(table.to_pandas(), f"results path {text!r}"), []
     try:
-        files = _parquet_files(fs, path)
+        files = store.part_files(fs, path)
     except OSError as exc:  # the store went away between the two calls
         raise AnalysisInputError(f"results path {text!r} cannot be read ({_first_line(exc)}): {EXPECTED}") from None
     if not files:
@@ -103,24 +104,11 @@ def file_info(fs: pafs.FileSystem, path: str, text: str) -> pafs.FileInfo:
 
 
 def filesystem(text: str) -> tuple[pafs.FileSystem, str]:
-    """The pyarrow filesystem and path of a local path or a URI (`file://`, `s3://`, `gs://`)."""
-    if "://" not in text:
-        return pafs.LocalFileSystem(), os.path.abspath(os.path.expanduser(text))
+    """The pyarrow filesystem and path of a local path or a URI (`file://`, `s3://`, `gs://`): the row store's."""
     try:
-        return pafs.FileSystem.from_uri(text)
+        return store.resolve(text)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise AnalysisInputError(f"results path {text!r} cannot be opened ({_first_line(exc)}): {EXPECTED}") from None
-
-
-def _parquet_files(fs: pafs.FileSystem, root: str) -> list[str]:
-    infos = fs.get_file_info(pafs.FileSelector(root, recursive=True))
-    keep = []
-    for info in infos:
-        relative = info.path[len(root) :].strip("/").split("/")
-        if info.type == pafs.FileType.File and info.base_name.endswith(".parquet"):
-            if not any(part.startswith((".", "_")) for part in relative):
-                keep.append(info.path)
-    return sorted(keep)
 
 
 def _concat(tables: list[pa.Table]) -> pd.DataFrame:

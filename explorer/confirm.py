@@ -129,7 +129,7 @@ def _add(trials: dict[tuple[str, int], dict[str, Any]], flat: dict[str, Any]) ->
 
 def write_record(space: Any, out: str) -> str:
     """Write `OUT/spaces/<name>.json` (the space, its confirmation settings and analysis view) atomically."""
-    from explorer.results import resolve
+    from explorer_core.store import resolve
     from search_spaces.record import record
 
     fs, base = resolve(out)
@@ -146,7 +146,7 @@ def write_record(space: Any, out: str) -> str:
 def read_space(out: str, name: str | None = None) -> Any:
     """The space recorded in OUT (the only one, or `name`); ConfigError with one line when there is none."""
     import search_spaces as ss
-    from explorer.results import resolve
+    from explorer_core.store import resolve
 
     from pyarrow.fs import FileSelector, FileType
 

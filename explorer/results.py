@@ -7,10 +7,8 @@ Every row has every column, with a fixed Arrow schema, so part files written by 
 from __future__ import annotations
 
 import json
-import os
 import platform
 import socket
-import tempfile
 import uuid
 from dataclasses import fields
 from datetime import datetime, timezone
@@ -18,16 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.fs as pafs
-import pyarrow.parquet as pq
 
 from explorer import __version__
 from explorer.config import TrialConfig
-from explorer_core import registry
+from explorer_core import registry, store
 from explorer_core.config import COMMON_SECTIONS
 from explorer_core.spec import RISK_METRICS
 
-__all__ = ["METRICS", "ROW_SCHEMA", "build_row", "error_row", "write_rows", "read_row_file", "resolve", "versions",
+__all__ = ["METRICS", "ROW_SCHEMA", "build_row", "error_row", "write_rows", "read_row_file", "versions",
            "plugins"]
 
 
@@ -152,37 +148,12 @@ def error_row(config: TrialConfig, message: str, *, trial_id: str | None = None,
     return row
 
 
-def resolve(path_or_uri: str | Path) -> tuple[pafs.FileSystem, str]:
-    """A pyarrow filesystem and path for a local path, ``file://``, ``s3://``, ``gs://`` or any pyarrow URI."""
-    text = str(path_or_uri)
-    if "://" in text:
-        return pafs.FileSystem.from_uri(text)
-    return pafs.LocalFileSystem(), str(Path(text).expanduser().absolute())
-
-
 def write_rows(rows: list[dict[str, Any]], path_or_uri: str | Path) -> str:
-    """Write rows to one Parquet file atomically: a temporary name, then a rename (one PUT on object stores)."""
-    fs, path = resolve(path_or_uri)
-    parent = path.rsplit("/", 1)[0]
-    fs.create_dir(parent, recursive=True)
-    table = pa.Table.from_pylist(rows, schema=ROW_SCHEMA)
-    if isinstance(fs, pafs.LocalFileSystem):
-        fd, tmp = tempfile.mkstemp(prefix=f".{Path(path).name}.", suffix=".tmp", dir=parent)
-        os.close(fd)
-        try:
-            pq.write_table(table, tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    else:
-        pq.write_table(table, path, filesystem=fs)
-    return path
+    """Write rows to one Parquet file of the row store, atomically (:func:`explorer_core.store.write_table`)."""
+    return store.write_table(pa.Table.from_pylist(rows, schema=ROW_SCHEMA), path_or_uri)
 
 
 def read_row_file(path_or_uri: str | Path) -> list[dict[str, Any]]:
     """The rows of one Parquet file written by :func:`write_rows`; [] when there is no such file."""
-    fs, path = resolve(path_or_uri)
-    if fs.get_file_info(path).type != pafs.FileType.File:
-        return []
-    return pq.read_table(path, filesystem=fs).to_pylist()
+    table = store.read_file(path_or_uri)
+    return [] if table is None else table.to_pylist()

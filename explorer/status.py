@@ -35,26 +35,17 @@ REASON_CHARS = 240
 
 
 def read_rows(out: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """Every row under ``OUT/rows`` (or OUT itself, for a file or a plain folder of part files); only
-    ``columns`` (those the files have) when given."""
+    """Every row under ``OUT/rows`` (or OUT itself, for a file or a plain folder of part files), from the row store;
+    only ``columns`` (those the files have) when given."""
     import pyarrow as pa
-    import pyarrow.dataset as ds
 
-    from explorer.results import resolve
+    from explorer_core import store
 
     try:
-        fs, base = resolve(out)
-        info = fs.get_file_info(base)
-        if info.type.name == "NotFound":
-            raise ConfigError(f"OUT: got {out!r}, expected the output folder or URI of an `explorer search`")
-        sub = fs.get_file_info(f"{base}/rows")
-        target = f"{base}/rows" if sub.type.name == "Directory" else base
-        dataset = ds.dataset(target, filesystem=fs, format="parquet", exclude_invalid_files=True)
-        names = None if columns is None else [c for c in columns if c in dataset.schema.names]
-        table = dataset.to_table(columns=names)
+        table = store.read_rows(out, None if columns is None else list(columns))
+    except FileNotFoundError:
+        raise ConfigError(f"OUT: got {out!r}, expected the output folder or URI of an `explorer search`") from None
     except (OSError, ValueError, pa.ArrowException) as err:
-        if isinstance(err, ConfigError):
-            raise
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ConfigError(f"OUT: got {out!r}, expected readable Parquet result rows ({first})") from None
     return table.to_pandas()

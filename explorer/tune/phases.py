@@ -29,15 +29,13 @@ __all__ = ["BestPoint", "Phase", "done_keys", "drop_stale_errors", "existing_row
 
 
 def existing_rows(out: str) -> Any:
-    from explorer.results import resolve
-
+    """The rows already in OUT (the row store's), or an empty frame when there are none yet."""
     import pandas as pd
-    import pyarrow.dataset as ds
 
-    fs, base = resolve(out)
+    from explorer_core import store
+
     try:
-        dataset = ds.dataset(f"{base}/{ROWS_DIR}", filesystem=fs, format="parquet", exclude_invalid_files=True)
-        return dataset.to_table().to_pandas()
+        return store.read_rows(join_uri(out, ROWS_DIR)).to_pandas()
     except (FileNotFoundError, OSError, ValueError):
         return pd.DataFrame()
 
@@ -51,7 +49,7 @@ def done_keys(rows: Any) -> set[tuple[str, int]]:
 
 def drop_stale_errors(out: str, rows: Any, keys: set[tuple[str, int]]) -> None:
     """Remove error rows of (config, seed) pairs about to run again, so each pair keeps one row."""
-    from explorer.results import resolve
+    from explorer_core.store import resolve
 
     if rows is None or len(rows) == 0:
         return
@@ -118,15 +116,13 @@ class BestPoint:
 
 
 def _read_row(out: str, trial_id: str) -> Any:
-    from explorer.results import resolve
+    from explorer_core import store
 
-    import pyarrow.parquet as pq
-
-    fs, path = resolve(rows_uri(out, trial_id))
     try:
-        return pq.read_table(path, filesystem=fs).to_pandas()
+        table = store.read_file(rows_uri(out, trial_id))
     except (OSError, ValueError):
         return None
+    return None if table is None else table.to_pandas()
 
 
 def _trial_dirname(trial: Any) -> str:
@@ -135,7 +131,7 @@ def _trial_dirname(trial: Any) -> str:
 
 def _experiment_dir(out: str, name: str, resume: bool) -> tuple[str, bool]:
     """The Tune experiment of this phase: the latest one when resuming, else a fresh timestamped one."""
-    from explorer.results import resolve
+    from explorer_core.store import resolve
 
     storage = join_uri(absolute(out), RAY_DIR)
     if resume:
@@ -200,7 +196,7 @@ def _run_phase(name: str, trainable: Any, opts: SearchOptions, resources: dict[s
 
 def _reconcile(results: Any, out: str) -> None:
     """Rows for errored trials whose end the driver did not see (e.g. a driver killed right after)."""
-    from explorer.results import resolve
+    from explorer_core.store import resolve
 
     fs, base = resolve(out)
     for result in results:

@@ -102,7 +102,7 @@ def absolute(out: str) -> str:
 
 
 def check_writable(out: str) -> None:
-    from explorer.results import resolve
+    from explorer_core.store import resolve
 
     try:
         fs, base = resolve(out)

@@ -33,6 +33,7 @@ import os, signal, sys
 from datetime import datetime, timezone
 import pyarrow.parquet as pq
 import explorer.results as results
+from explorer_core import store
 from explorer.config import TrialConfig
 
 def dying(table, where, **kwargs):  # write a third of the file, then die as a SIGKILLed process does
@@ -41,7 +42,7 @@ def dying(table, where, **kwargs):  # write a third of the file, then die as a S
         fh.flush()
     os.kill(os.getpid(), signal.SIGKILL)
 
-results.pq.write_table = dying
+store.pq.write_table = dying  # the row store writes every row file
 config = TrialConfig.from_dict({"dataset": "synthetic", "mechanisms": ["dp"], "seed": 7})
 results.write_rows([results.error_row(config, "new", start=datetime.now(timezone.utc))], sys.argv[1])
 """
