@@ -13,22 +13,22 @@ from analysis.sequential import config_designs, decide, levels, look_levels, see
 from analysis.stats import drop_tests, one_sample_p, welch_p
 from analysis.summary import ok_rows
 from analysis.thresholds import Thresholds
-from explorer_core import registry
+from explorer_core import registry, views
 from search_spaces.seeds import SeedDesign
 from explorer_core.spec import Rule
 
 __all__ = ["COLUMNS", "DROP_METRICS", "equivalence"]
 
-DROP_METRICS: dict[str, tuple[str, str]] = {
+DROP_METRICS: views.Dict[str, tuple[str, str]] = views.Dict(lambda: {
     s.rule.metric: (n, s.rule.threshold.key)
     for n, s in registry.specs().items()
     if s.rule is not None and s.rule.kind == "drop_vs_baseline"
-}
+})
 """Metric -> (mechanism that makes it relevant and is its baseline, Thresholds key), from the specs' rules."""
 
-RISE_METRICS: frozenset[str] = frozenset(
+RISE_METRICS: views.FrozenSet[str] = views.FrozenSet(lambda: frozenset(
     m.name for s in registry.specs().values() for m in s.metrics if m.direction == "min" and m.name in DROP_METRICS
-)
+))
 """Drop-rule metrics where lower is better: for them the rule's bad change is a rise above the baseline."""
 
 
@@ -46,7 +46,8 @@ def _absolute_rules() -> list[tuple[str, Rule, Rule | None]]:
     return out
 
 
-_LOG_RULE_METRICS = frozenset(r.metric for _, r, _ in _absolute_rules() if r.metric in LOG_METRICS)
+_LOG_RULE_METRICS: views.FrozenSet[str] = views.FrozenSet(
+    lambda: frozenset(r.metric for _, r, _ in _absolute_rules() if r.metric in LOG_METRICS))
 
 
 def _column(metric: str) -> str:

@@ -12,7 +12,7 @@ from analysis.conflicts import ConflictMatrix
 from analysis.pareto import Constraints, Objectives, feasible_mask, pareto_mask
 from analysis.schema import ENVIRONMENT, LOG_METRICS, hyperparameter_columns, label, members
 from analysis.summary import ok_rows
-from explorer_core import registry
+from explorer_core import registry, views
 
 __all__ = [
     "MAX_SERIES",
@@ -28,7 +28,8 @@ __all__ = [
 ]
 
 #: Mechanism -> the metric its verdict is about (mechanisms with a conflict rule in their spec).
-_PROTECTION_METRIC = {n: s.rule.metric for n, s in registry.specs().items() if s.rule is not None}
+_PROTECTION_METRIC: views.Dict[str, str] = views.Dict(
+    lambda: {n: s.rule.metric for n, s in registry.specs().items() if s.rule is not None})
 _LOG_METRICS = LOG_METRICS
 
 

@@ -20,7 +20,7 @@ from matplotlib.patches import Patch
 
 from analysis.plot_data import CurveData, MatrixData, ParetoData, SweepData
 from analysis.schema import dataset_order
-from explorer_core import registry
+from explorer_core import registry, views
 
 __all__ = [
     "VERDICT_COLOURS",
@@ -41,7 +41,8 @@ VERDICT_COLOURS: dict[str, str] = {
     "": "#ffffff",
 }
 _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
-_FRACTIONS = frozenset({"acc", *(m.name for s in registry.specs().values() for m in s.metrics if m.unit == "fraction")})
+_FRACTIONS: views.FrozenSet[str] = views.FrozenSet(lambda: frozenset(
+    {"acc", *(m.name for s in registry.specs().values() for m in s.metrics if m.unit == "fraction")}))
 
 
 def _figure(width: float, height: float) -> Figure:

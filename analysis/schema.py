@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from explorer_core import registry
+from explorer_core import registry, views
 from explorer_core.spec import RISK_METRICS
 
 __all__ = [
@@ -38,14 +38,15 @@ __all__ = [
     "missing_text",
 ]
 
-MECHANISMS: tuple[str, ...] = registry.names()
+MECHANISMS: views.Tuple[str] = views.Tuple(registry.names)
 """Mechanism names as they appear in the `mechanisms` column ("none" is the undefended model): the specs'."""
 
-METRICS: tuple[str, ...] = ("acc", *(m.name for s in registry.specs().values() for m in s.metrics),
-                            *(m.name for m in RISK_METRICS), "loss")
+METRICS: views.Tuple[str] = views.Tuple(lambda: (
+    "acc", *(m.name for s in registry.specs().values() for m in s.metrics), *(m.name for m in RISK_METRICS), "loss"))
 """Metric columns (floats, NaN where not applicable), from the mechanism specs; some are derived, not chosen."""
 
-VARIANT_FLAGS: tuple[str, ...] = tuple(f for s in registry.specs().values() for f in s.variant_flags)
+VARIANT_FLAGS: views.Tuple[str] = views.Tuple(
+    lambda: tuple(f for s in registry.specs().values() for f in s.variant_flags))
 """Variant switches that baseline matching ignores (a baseline runs in its mechanism's default variant)."""
 
 ENVIRONMENT: tuple[str, ...] = ("data.dir", "train.device", "eval.batch_size", "eval.epoch_adv", "eval.risks",
@@ -53,9 +54,9 @@ ENVIRONMENT: tuple[str, ...] = ("data.dir", "train.device", "eval.batch_size", "
 """Hyperparameter columns that say where or how fast a trial ran, or what it also recorded, not what it
 computed: never matched."""
 
-_HYPER_PREFIXES = frozenset({*MECHANISMS, "train", "data", "eval"})
+_HYPER_PREFIXES: views.FrozenSet[str] = views.FrozenSet(lambda: frozenset({*MECHANISMS, "train", "data", "eval"}))
 
-_LABELS: dict[str, str] = {
+_LABELS: views.Dict[str, str] = views.Dict(lambda: {
     "acc": "test accuracy (fraction)",
     **{m.name: m.label for s in registry.specs().values() for m in s.metrics},
     **{m.name: m.label for m in RISK_METRICS},
@@ -65,8 +66,9 @@ _LABELS: dict[str, str] = {
     "train.lr": "learning rate",
     "data.train_subset": "training subset (images)",
     "data.test_subset": "test subset (images)",
-}
-LOG_METRICS: frozenset[str] = frozenset(m.name for s in registry.specs().values() for m in s.metrics if m.log_scale)
+})
+LOG_METRICS: views.FrozenSet[str] = views.FrozenSet(
+    lambda: frozenset(m.name for s in registry.specs().values() for m in s.metrics if m.log_scale))
 """Metrics plotted on a log scale (p-values)."""
 
 

@@ -3,7 +3,7 @@ and the built-in mechanisms' config sections from their specs (:mod:`explorer.me
 
 from __future__ import annotations
 
-from explorer_core import registry
+from explorer_core import registry, views
 from explorer_core.config import (
     DATASETS,
     MODELS,
@@ -43,4 +43,4 @@ __all__ = [
 ]
 
 #: Every mechanism name, built-ins and plug-ins, sorted (the canonical ``mechanisms`` order, ``adv+dp+wm``).
-MECHANISMS: tuple[str, ...] = registry.names()
+MECHANISMS: views.Tuple[str] = views.Tuple(registry.names)

@@ -10,7 +10,6 @@ import json
 import platform
 import socket
 import uuid
-from dataclasses import fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -19,59 +18,16 @@ import pyarrow as pa
 
 from explorer import __version__
 from explorer.config import TrialConfig
-from explorer_core import registry, store
-from explorer_core.config import COMMON_SECTIONS
-from explorer_core.spec import RISK_METRICS
+from explorer_core import registry, rows, store, views
+from explorer_core.rows import row_schema
 
-__all__ = ["METRICS", "ROW_SCHEMA", "build_row", "error_row", "write_rows", "read_row_file", "versions",
+__all__ = ["METRICS", "build_row", "error_row", "write_rows", "read_row_file", "versions",
            "plugins"]
 
 
-def _metrics() -> tuple[str, ...]:
-    everywhere = [m.name for s in registry.specs().values() for m in s.metrics if m.everywhere]
-    own = [m.name for s in registry.specs().values() for m in s.metrics if not m.everywhere]
-    return ("acc", *everywhere, *(m.name for m in RISK_METRICS), "loss", *own)
-
-
 #: Metric columns, NaN where they do not apply (definitions: docs/metrics.md): acc, those every trial
-#: reports, loss, then each mechanism spec's own.
-METRICS: tuple[str, ...] = _metrics()
-
-_SECTIONS: tuple[Any, ...] = (*COMMON_SECTIONS.values(), *(s.config_cls for s in registry.specs().values()))
-
-
-def _arrow_type(annotation: str) -> pa.DataType:
-    if "bool" in annotation:
-        return pa.bool_()
-    if "float" in annotation:
-        return pa.float64()
-    if "int" in annotation:
-        return pa.int64()
-    return pa.string()
-
-
-def _schema() -> pa.Schema:
-    cols: list[tuple[str, pa.DataType]] = [
-        ("experiment", pa.string()), ("trial_id", pa.string()), ("config_id", pa.string()), ("seed", pa.int64()),
-        ("dataset", pa.string()), ("model", pa.string()), ("mechanisms", pa.string()),
-    ]
-    for section in _SECTIONS:
-        cols += [(f"{section.prefix}.{f.name}", _arrow_type(str(f.type))) for f in fields(section)]
-    cols += [(m, pa.float64()) for m in METRICS]
-    cols += [
-        ("status", pa.string()), ("error", pa.string()), ("caveats", pa.string()), ("epochs_completed", pa.int64()),
-        ("train_seconds", pa.float64()), ("images_per_second", pa.float64()), ("peak_memory_mb", pa.float64()),
-        ("eval_seconds", pa.float64()), ("risk_seconds", pa.float64()),
-        ("history", pa.string()), ("seeds_design", pa.string()), ("look", pa.int64()), ("look_reason", pa.string()),
-        ("device", pa.string()), ("node", pa.string()), ("node_id", pa.string()),
-        ("retries", pa.int64()), ("nodes", pa.string()), ("retry_causes", pa.string()),
-        ("start_time", pa.timestamp("us", tz="UTC")), ("end_time", pa.timestamp("us", tz="UTC")),
-        ("versions", pa.string()),
-    ]
-    return pa.schema(cols)
-
-
-ROW_SCHEMA: pa.Schema = _schema()
+#: reports, loss, then each mechanism spec's own (the core's row schema, read on demand).
+METRICS: views.Tuple[str] = views.Tuple(rows.metric_columns)
 
 
 def _version(package: str) -> str | None:
@@ -114,7 +70,7 @@ def versions() -> str:
 
 
 def _base(config: TrialConfig, trial_id: str | None, start: datetime | None, end: datetime) -> dict[str, Any]:
-    row: dict[str, Any] = {name: None for name in ROW_SCHEMA.names}
+    row: dict[str, Any] = {name: None for name in rows.row_schema().names}
     row.update({k: v for k, v in config.flat().items() if k in row})
     row.update(trial_id=trial_id or uuid.uuid4().hex[:12], config_id=config.config_id(), start_time=start,
                end_time=end, node=socket.gethostname(), versions=versions(), retries=0)
@@ -150,7 +106,7 @@ def error_row(config: TrialConfig, message: str, *, trial_id: str | None = None,
 
 def write_rows(rows: list[dict[str, Any]], path_or_uri: str | Path) -> str:
     """Write rows to one Parquet file of the row store, atomically (:func:`explorer_core.store.write_table`)."""
-    return store.write_table(pa.Table.from_pylist(rows, schema=ROW_SCHEMA), path_or_uri)
+    return store.write_table(pa.Table.from_pylist(rows, schema=row_schema()), path_or_uri)
 
 
 def read_row_file(path_or_uri: str | Path) -> list[dict[str, Any]]:

@@ -19,13 +19,14 @@ from typing import Any
 from explorer_core.errors import fail
 from explorer_core.spec import MechanismSpec, spec_problems
 
-__all__ = ["GROUP", "DISTRIBUTION", "specs", "names", "get", "plugin_errors", "reload"]
+__all__ = ["GROUP", "DISTRIBUTION", "specs", "names", "get", "plugin_errors", "generation", "reload"]
 
 GROUP = "protection_explorer.mechanisms"
 #: The distribution whose entry points are the built-ins (its name as pip normalises it).
 DISTRIBUTION = "protection-conflict-explorer"
 
 _SPECS: dict[str, MechanismSpec] | None = None
+_GENERATION = 0
 _ERRORS: list[str] = []
 
 
@@ -105,9 +106,15 @@ def plugin_errors() -> list[str]:
     return list(_ERRORS)
 
 
+def generation() -> int:
+    """Bumped by each :func:`reload`: what :mod:`explorer_core.views` recompute on."""
+    return _GENERATION
+
+
 def reload() -> dict[str, MechanismSpec]:
     """Forget the loaded specs and read the entry points again (tests)."""
-    global _SPECS
+    global _SPECS, _GENERATION
     _SPECS = None
+    _GENERATION += 1
     _ERRORS.clear()
     return specs()

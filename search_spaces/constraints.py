@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Literal, Mapping, Sequence
 
-from explorer_core import registry
+from explorer_core import registry, views
 from explorer_core.config import parse_mechanisms
 from explorer_core.spec import RISK_METRICS, Rule
 from explorer_core.thresholds import Thresholds
@@ -36,11 +36,11 @@ def _metrics() -> dict[str, str | None]:
 
 
 #: Metric (Parquet column) a search may use -> the mechanism a trial must have for it to exist (None: always).
-METRICS: dict[str, str | None] = _metrics()
+METRICS: views.Dict[str, str | None] = views.Dict(_metrics)
 #: The direction in which each metric is better.
-DEFAULT_DIRECTIONS: dict[str, str] = {
+DEFAULT_DIRECTIONS: views.Dict[str, str] = views.Dict(lambda: {
     "acc": "max", **{m.name: m.direction for m in RISK_METRICS},
-    **{m.name: m.direction for s in registry.specs().values() for m in s.metrics if m.searchable}}
+    **{m.name: m.direction for s in registry.specs().values() for m in s.metrics if m.searchable}})
 ConstraintKind = Literal["drop_vs_baseline", "fraction_of_baseline", "min", "max"]
 
 

@@ -40,7 +40,7 @@ from .expand import expand
 from .optuna_space import OptunaSpace
 from .schema import Space
 
-__all__ = ["CostEstimate", "DATASET_SIZES", "THROUGHPUT", "REFERENCE_PIXELS", "DP_FACTOR", "trial_passes", "estimate",
+__all__ = ["CostEstimate", "DATASET_SIZES", "THROUGHPUT", "REFERENCE_PIXELS", "trial_passes", "estimate",
            "confirmation_estimate", "human_seconds"]
 
 #: (train, test) images per dataset; digits is scikit-learn's 1,797 split 80/20.
@@ -58,7 +58,6 @@ THROUGHPUT: dict[str, tuple[float, float]] = {
 #: quickstart's 4.2e5 passes in 72 s on 2 idle cores, ~12x its MNIST rate); a GPU's rate is left as it is,
 #: since small batches of small images leave it waiting on launches rather than on arithmetic.
 REFERENCE_PIXELS: dict[str, int] = {"tiny": 64, "cnn4": 784, "resnet20": 1024}
-DP_FACTOR = registry.get("dp").cost.train_factor
 #: Seconds of fixed overhead per trial: (CPU, GPU).
 OVERHEAD_S = (3.0, 8.0)
 

@@ -6,17 +6,20 @@ from __future__ import annotations
 from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
-from explorer_core import registry
+from explorer_core import registry, views
 from explorer_core.config import COMMON_SECTIONS
 
 __all__ = ["Knob", "KNOBS", "SECTION_CLASSES", "YAML_SECTIONS", "FIXED_ONLY", "yaml_key", "knob_mechanism"]
 
-SECTION_CLASSES: dict[str, type] = {**COMMON_SECTIONS, **{n: s.config_cls for n, s in registry.specs().items()}}
+SECTION_CLASSES: views.Dict[str, type] = views.Dict(
+    lambda: {**COMMON_SECTIONS, **{n: s.config_cls for n, s in registry.specs().items()}})
 #: Config prefix -> the YAML section that holds its knobs (``train.*`` are written under ``training:``).
-YAML_SECTIONS: dict[str, str] = {p: ("training" if p == "train" else p) for p in SECTION_CLASSES}
+YAML_SECTIONS: views.Dict[str, str] = views.Dict(
+    lambda: {p: ("training" if p == "train" else p) for p in SECTION_CLASSES})
 #: Knobs that take one fixed value (no domains): data paths and subsets, the device, file paths.
-FIXED_ONLY: frozenset[str] = frozenset({"data.dir", "data.train_subset", "data.test_subset", "train.device"}).union(
-    *(s.fixed_only for s in registry.specs().values()))
+FIXED_ONLY: views.FrozenSet[str] = views.FrozenSet(lambda: frozenset(
+    {"data.dir", "data.train_subset", "data.test_subset", "train.device"}).union(
+    *(s.fixed_only for s in registry.specs().values())))
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ def _build() -> dict[str, Knob]:
     return out
 
 
-KNOBS: dict[str, Knob] = _build()
+KNOBS: views.Dict[str, Knob] = views.Dict(_build)
 
 
 def yaml_key(config_key: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from explorer_core import registry
+from explorer_core import registry, views
 from .schema import Space, dump
 
 __all__ = ["FORMAT", "RECORD_DIR", "analysis_view", "record"]
@@ -18,8 +18,9 @@ __all__ = ["FORMAT", "RECORD_DIR", "analysis_view", "record"]
 FORMAT = 1
 RECORD_DIR = "spaces"
 #: Drop constraints the analysis applies as thresholds: metric -> the analysis threshold's name.
-_DROP_THRESHOLDS = {"acc": "acc", **{s.rule.metric: s.rule.threshold.key for s in registry.specs().values()
-                                     if s.rule is not None and s.rule.kind == "drop_vs_baseline"}}
+_DROP_THRESHOLDS: views.Dict[str, str] = views.Dict(lambda: {
+    "acc": "acc", **{s.rule.metric: s.rule.threshold.key for s in registry.specs().values()
+                     if s.rule is not None and s.rule.kind == "drop_vs_baseline"}})
 _OPERATORS = {"min": ">=", "max": "<="}
 
 

@@ -14,7 +14,7 @@ from typing import Any, Mapping, NoReturn
 
 import yaml
 
-from explorer_core import registry
+from explorer_core import registry, views
 from explorer_core.config import ConfigError, TrialConfig, parse_mechanisms
 from .constraints import (
     METRICS,
@@ -53,8 +53,9 @@ SAMPLERS = ("nsga2", "tpe")
 DEFAULT_SEEDS = 3
 MAX_SEEDS = 1000
 DEFAULT_NUM_SAMPLES = {"random": 10, "optuna": 50}
-TOP_KEYS = ("name", "dataset", "data", "model", "training", "eval", "mechanisms", *registry.names(), "seeds",
-            "baselines", "search", "thresholds", "resources")
+TOP_KEYS: views.Tuple[str] = views.Tuple(lambda: (
+    "name", "dataset", "data", "model", "training", "eval", "mechanisms", *registry.names(), "seeds", "baselines",
+    "search", "thresholds", "resources"))
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}")
 _SEARCH_KEYS = ("algorithm", "num_samples", "sampler", "seed", "population_size", "objectives", "constraints",
                 "max_concurrent", "confirm")
@@ -161,7 +162,7 @@ class Space:
     seeds: Seeds = Seeds()
     baselines: Baselines = Baselines()
     search: Search = Search()
-    thresholds: Thresholds = Thresholds()
+    thresholds: Thresholds = field(default_factory=Thresholds)
     resources: Resources = Resources()
     document: Document | None = field(default=None, compare=False, repr=False)
 
@@ -240,7 +241,7 @@ class _Parser:
     # -- sections ---------------------------------------------------------------------------------------
 
     def parse(self) -> Space:
-        top = self.mapping(self.doc.data, (), "space", TOP_KEYS, nullable=False)
+        top = self.mapping(self.doc.data, (), "space", tuple(TOP_KEYS), nullable=False)
         for required in ("name", "dataset", "mechanisms"):
             if required not in top:
                 self.fail((), required, "nothing", f"a '{required}' key at the top level", raw=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from explorer_core import registry
+from explorer_core import registry, views
 from .domains import Choice, Fixed, Grid, Param, is_number
 from .knobs import KNOBS
 from .schema import Space
@@ -20,7 +20,7 @@ from .validate import validate
 __all__ = ["smoke", "SMOKE_CAPS"]
 
 #: Upper bounds applied to knobs in a smoke space (added when the knob's mechanism is used).
-SMOKE_CAPS: dict[str, int] = {
+SMOKE_CAPS: views.Dict[str, int] = views.Dict(lambda: {
     "data.train_subset": 256,
     "data.test_subset": 128,
     "train.epochs": 1,
@@ -28,7 +28,7 @@ SMOKE_CAPS: dict[str, int] = {
     "eval.adv_samples": 64,
     "eval.steps": 3,
     **{k: v for s in registry.specs().values() for k, v in s.smoke_caps.items()},
-}
+})
 _RANDOM_SAMPLES = 2
 _OPTUNA_SAMPLES = 4
 _POPULATION = 2

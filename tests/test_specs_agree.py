@@ -18,6 +18,7 @@ import analysis.schema
 import explorer.config
 import explorer.registry
 import explorer.results
+import explorer_core.rows
 import search_spaces.constraints
 import search_spaces.cost
 import search_spaces.knobs
@@ -64,7 +65,7 @@ def test_mechanism_lists_agree() -> None:
 def test_metric_lists_agree() -> None:
     risks = {m.name for m in RISK_METRICS}
     assert set(explorer.results.METRICS) == set(analysis.schema.METRICS) == {"acc", "loss", *SPEC_METRICS, *risks}
-    assert set(explorer.results.METRICS) <= set(explorer.results.ROW_SCHEMA.names)
+    assert set(explorer.results.METRICS) <= set(explorer_core.rows.row_schema().names)
     searchable = {m.name for s in SPECS.values() for m in s.metrics if m.searchable}
     assert set(search_spaces.constraints.METRICS) == {"acc"} | searchable | risks
     assert all(search_spaces.constraints.METRICS[r] is None for r in risks)  # measured in every trial
@@ -80,7 +81,7 @@ def test_knobs_agree() -> None:
     for spec in SPECS.values():
         keys = {f"{spec.name}.{f.name}" for f in fields(spec.config_cls)}
         assert keys == {k for k, knob in search_spaces.knobs.KNOBS.items() if knob.section == spec.name}
-        assert keys <= set(explorer.results.ROW_SCHEMA.names)
+        assert keys <= set(explorer_core.rows.row_schema().names)
         assert spec.fixed_only <= search_spaces.knobs.FIXED_ONLY
         assert set(spec.variant_flags) <= set(analysis.schema.VARIANT_FLAGS)
         assert {search_spaces.knobs.knob_mechanism(k) for k in keys} == {spec.name}
@@ -94,7 +95,6 @@ def test_smoke_caps_and_cost_agree() -> None:
         plain = search_spaces.cost.trial_passes({**config, "mechanisms": "none"})
         assert alone >= plain, spec.name
         assert (alone > plain) == (spec.cost != type(spec.cost)()), spec.name
-    assert search_spaces.cost.DP_FACTOR == SPECS["dp"].cost.train_factor
 
 
 def test_rules_and_thresholds_agree() -> None:
@@ -135,5 +135,5 @@ def test_docs_tables_agree() -> None:
 @pytest.mark.parametrize("name", sorted(BUILTIN))
 def test_each_builtin_row_has_its_columns(name: str) -> None:
     config = explorer.config.TrialConfig.from_dict({"mechanisms": name})
-    assert set(config.flat()) <= set(explorer.results.ROW_SCHEMA.names)
+    assert set(config.flat()) <= set(explorer_core.rows.row_schema().names)
     assert getattr(config, name) == SPECS[name].config_cls()

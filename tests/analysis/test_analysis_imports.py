@@ -8,9 +8,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 #: Of explorer, only the built-in mechanisms' torch-free specs, which the registry loads through their entry points
-#: (as it loads a plug-in's): explorer, explorer.mechanisms, explorer.mechanisms.<name> and its .spec.
+#: (as it loads a plug-in's) on first use, not at import: explorer, explorer.mechanisms, explorer.mechanisms.<name>
+#: and its .spec.
 CODE = (
-    "import re, sys, analysis, analysis.report, analysis.plots; "
+    "import re, sys, analysis, analysis.report, analysis.plots, analysis.schema; "
+    "assert 'explorer.mechanisms.dp.spec' not in sys.modules; list(analysis.schema.METRICS); "
     "spec = re.compile(r'explorer(\\.mechanisms(\\.\\w+(\\.spec)?)?)?$'); "
     "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'ray') "
     "or (m.split('.')[0] == 'explorer' and not spec.match(m))); "

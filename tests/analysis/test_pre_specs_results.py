@@ -27,12 +27,13 @@ def test_old_rows_load_and_keep_their_config_ids() -> None:
 
 
 def test_old_and_new_part_files_read_as_one_table(tmp_path: Path) -> None:
-    from explorer.results import ROW_SCHEMA, write_rows
+    from explorer.results import write_rows
+    from explorer_core.rows import row_schema
 
     shutil.copytree(OLD, tmp_path / "rows")
     old = pq.read_table(OLD / "dp+wm.parquet").to_pylist()[0]
-    assert pq.read_schema(OLD / "dp+wm.parquet").names != ROW_SCHEMA.names  # the column order moved (dp last)
-    new = {k: old.get(k) for k in ROW_SCHEMA.names} | {"trial_id": "new", "seed": 1}
+    assert pq.read_schema(OLD / "dp+wm.parquet").names != row_schema().names  # the column order moved (dp last)
+    new = {k: old.get(k) for k in row_schema().names} | {"trial_id": "new", "seed": 1}
     write_rows([new], tmp_path / "rows" / "new.parquet")
     df = load(tmp_path / "rows")
     both = df[df["mechanisms"] == "dp+wm"].sort_values("seed")

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from explorer.results import ROW_SCHEMA, error_row, write_rows
+from explorer.results import error_row, write_rows
+from explorer_core.rows import row_schema
 from explorer.train import train
 
 
@@ -19,7 +20,7 @@ def test_rows_of_different_mechanisms_read_back_as_one_table(make_config, tmp_pa
     config = make_config(("adv",))
     write_rows([error_row(config, "Traceback...\nValueError: boom", start=now)], tmp_path / "part-err.parquet")
     df = pd.read_parquet(tmp_path)
-    assert list(df.columns) == ROW_SCHEMA.names
+    assert list(df.columns) == row_schema().names
     assert len(df) == 4
     assert set(df["mechanisms"]) == {"none", "dp", "wm", "adv"}
     assert df.loc[df["mechanisms"] == "adv", "error"].iloc[0] == "ValueError: boom"

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 import search_spaces as ss
-from search_spaces.cost import DP_FACTOR, human_seconds, trial_passes
+from explorer_core import registry
+from search_spaces.cost import human_seconds, trial_passes
 from search_spaces.domains import Fixed, Grid, IntRange
 
 SMALL = (Path(__file__).resolve().parent / "data" / "small.yaml").read_text()
@@ -45,7 +46,7 @@ def test_cost_multipliers() -> None:
     dp = trial_passes({**base, "mechanisms": "dp"})
     adv = trial_passes({**base, "mechanisms": "adv", "adv.steps": 9})
     train = 60000
-    assert abs((dp - plain) - (DP_FACTOR - 1) * train) < 1e-6
+    assert abs((dp - plain) - (registry.get("dp").cost.train_factor - 1) * train) < 1e-6
     assert abs((adv - plain) - 9 * train) < 1e-6  # (steps + 1)x the plain training
     assert trial_passes({**base, "data.train_subset": 600}) < plain / 50
 
