@@ -33,8 +33,8 @@ from analysis.plots import plot_sweeps, save
 from analysis.summary import ok_rows
 from analysis.thresholds import Thresholds
 
-__all__ = ["DATASETS", "PAPER_KNOBS", "SWEEPS_FIGURE", "Reproduction", "paper_setting", "reproduction_tables",
-           "write_document", "format_p", "wall_hours"]
+__all__ = ["DATASETS", "PAPER_KNOBS", "RAD_RECIPES", "SWEEPS_FIGURE", "Reproduction", "paper_setting",
+           "reproduction_tables", "write_document", "format_p", "wall_hours"]
 
 DATASETS: dict[str, str] = {"mnist": "MNIST", "fashion_mnist": "FMNIST", "cifar10": "CIFAR-10"}
 PAPER_KNOBS: dict[str, object] = {
@@ -51,6 +51,13 @@ has the knob."""
 SWEEP_LABELS: dict[str, str] = {"acc": "accuracy", "adv.acc": "φ_ADV", "wm.acc": "φ_WM"}
 SWEEP_AXES: dict[str, tuple[str, bool]] = {"dp.target_epsilon": ("DP-SGD ε (target)", True),
                                            "adv.gamma": ("training γ (px)", False)}
+
+#: The radioactive marking recipes whose rows the reproduction holds (docs/metrics.md, decision 20), each by the two
+#: knobs that tell them apart; the main tables take the first (the committed rows').
+RAD_RECIPES: dict[str, dict[str, object]] = {
+    "legacy (25/255, λ_logit 100)": {"rad.radius": 25 / 255, "rad.lambda_logit": 100.0},
+    "decision 20 (32/255, λ_logit 10)": {"rad.radius": 32 / 255, "rad.lambda_logit": 10.0},
+}
 
 SWEEPS_FIGURE = "reproduction-sweeps.png"
 """The file name of Figures 1-2, written under `img/` beside the document."""
@@ -144,6 +151,7 @@ def reproduction_tables(df: pd.DataFrame, thresholds: Thresholds | None = None) 
     decoupled = _relaxed(paper_setting(df, **{"wm.decoupled": True, "rad.decoupled": True}))
     tables["decoupled"] = _decoupled(main, decoupled, datasets)
     tables["decoupled_verdicts"] = _decoupled_verdicts(main, decoupled, datasets, th)
+    tables["rad_recipes"] = _rad_recipes(df, datasets, th)
     tables["table10"] = _table10(ok_rows(df), datasets)
     tables["di_scale"] = _di_scale(ok_rows(df), datasets)
     every = conflicts(ok_rows(df), th)  # every setting's verdict against its own baselines
@@ -269,6 +277,39 @@ def _verdicts(rows: pd.DataFrame, datasets: list[str], th: Thresholds) -> pd.Dat
                     "agree_bool": agree, "agree_absolute_bool": agree_abs,
                     "reasons": "; ".join(decisive["reason"].astype(str))})
     return pd.DataFrame(out, columns=_VERDICT_COLUMNS)
+
+
+def _rad_recipes(df: pd.DataFrame, datasets: list[str], th: Thresholds) -> pd.DataFrame:
+    """RAD alone and its pairs at each marking recipe (`RAD_RECIPES`), labelled by recipe: φ_RAD and accuracy
+    beside the undefended model's and the paper's, and the verdicts of dp+rad, adv+rad and adv+rad with RAD
+    decoupled against baselines of the same recipe (the undefended, DP and ADVTR rows are shared)."""
+    out = []
+    for label, knobs in RAD_RECIPES.items():
+        rows = paper_setting(df, **knobs)
+        verdicts = _verdicts(rows, datasets, th).set_index(["pair", "dataset"])
+        relaxed = _decoupled_verdicts(rows, _relaxed(paper_setting(df, **knobs, **{"rad.decoupled": True})),
+                                      datasets, th).set_index(["pair", "dataset"])
+
+        def verdict(table: pd.DataFrame, pair: str, d: str) -> str:
+            if (pair, DATASETS[d]) not in table.index:
+                return ""
+            row = table.loc[(pair, DATASETS[d])]
+            if row["ours"] == NO_DATA:
+                return NO_DATA
+            return f"{row['ours']} (paper: {row['paper']}; agree: {row['agree']})"
+
+        for d in datasets:
+            sub = rows[rows["dataset"] == d]
+            ref = paper.BASELINES.get(d, {})
+            out.append({"recipe": label, "dataset": DATASETS[d],
+                        "none acc": _cell(sub, "none", "acc", ref.get("none.acc")),
+                        "RAD acc": _cell(sub, "rad", "acc", ref.get("rad.acc")),
+                        "RAD φ_RAD": _cell(sub, "rad", "rad.loss_gap", ref.get("rad.rad.loss_gap")),
+                        "dp+rad": verdict(verdicts, "dp+rad", d), "adv+rad": verdict(verdicts, "adv+rad", d),
+                        "adv+rad, RAD decoupled": verdict(relaxed, "adv+rad (relaxed)", d)})
+    columns = ["recipe", "dataset", "none acc", "RAD acc", "RAD φ_RAD", "dp+rad", "adv+rad",
+               "adv+rad, RAD decoupled"]
+    return pd.DataFrame(out, columns=columns)
 
 
 def _disagreements(verdicts: pd.DataFrame) -> pd.DataFrame:

@@ -304,3 +304,30 @@ def test_advtr_trained_otherwise_shows_the_papers_best_epoch_selection_beside_ou
     assert pair["φ_WM (final epoch, ours)"] == "1.000 ± 0.000"
     # the reproduction's own PGD-7, 10-epoch rows (MNIST, in _study) are not in this table
     assert set(table["dataset"]) == {"FMNIST"}
+
+
+def test_each_marking_recipe_is_judged_against_rad_alone_of_the_same_recipe() -> None:
+    """Issue 28: rows of decision 20's marks sit beside the legacy ones, labelled by recipe, and never mix: here the
+    new recipe's rad alone marks 0.10 and adv+rad keeps 0.002 of it (2 %, a conflict, as the paper's), while the
+    legacy rows of _study() keep their own verdicts; the main tables take the legacy rows only."""
+    from reproduction.tables import RAD_RECIPES
+
+    new = dict(list(RAD_RECIPES.values())[1])
+    groups = [
+        {"dataset": "mnist", "mechanisms": "rad", "params": {"rad.radius": new["rad.radius"]},
+         "metrics": {**GOOD, "rad.loss_gap": (0.10, 0.005)}},
+        {"dataset": "mnist", "mechanisms": "adv+rad", "params": {"rad.radius": new["rad.radius"]},
+         "metrics": {"acc": (0.96, 0.003), "rad.loss_gap": (0.002, 0.0005), "adv.acc": (0.9, 0.01)}},
+    ]
+    rows = _at_reproduction_scale(make_results(groups))
+    rows["rad.radius"], rows["rad.lambda_logit"] = new["rad.radius"], new["rad.lambda_logit"]
+    study = _study()
+    repro = reproduction_tables(pd.concat([study, rows], ignore_index=True))
+    table = repro.tables["rad_recipes"].set_index(["recipe", "dataset"])
+    legacy, recipe20 = list(RAD_RECIPES)
+    assert table.loc[(recipe20, "MNIST"), "RAD φ_RAD"] == "0.100 ± 0.005 / 0.284"
+    assert table.loc[(recipe20, "MNIST"), "adv+rad"] == "conflict (paper: conflict: rad.loss_gap; agree: yes)"
+    assert table.loc[(recipe20, "MNIST"), "dp+rad"] == "no data"
+    assert table.loc[(legacy, "MNIST"), "RAD φ_RAD"] == "0.080 ± 0.005 / 0.284"  # _study()'s legacy rad alone
+    assert table.loc[(legacy, "MNIST"), "adv+rad"].startswith("conflict")  # 0.0 of 0.08, judged on its own
+    assert repro.tables["table2"].equals(reproduction_tables(study).tables["table2"])  # the main tables: legacy
