@@ -7,6 +7,7 @@ No pyplot and no global backend switch: each function returns a `matplotlib.figu
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Sequence
 from itertools import cycle
 from typing import Any
@@ -300,7 +301,8 @@ def plot_risks(table: Any, metric: str = "risk.mia_auc", title: str = "") -> Fig
     handles: list[Any] = [Patch(color=RISK_COLOURS[v], label=v) for v in present]
     handles.append(Line2D([], [], color="black", linestyle="--", label="undefended (none)"))
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8)
-    fig.suptitle(title or f"{label(metric)} against the undefended model")
+    text = title or f"{label(metric)} against the undefended model"
+    fig.suptitle("\n".join(textwrap.wrap(text, width=max(40, int(9.5 * 5.2 * len(datasets))))), fontsize=11)
     return fig
 
 
