@@ -12,12 +12,13 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
+
+from explorer_core import store
 
 __all__ = ["cache_dir", "digest", "tensor_digest", "file_digest", "cached"]
 
@@ -78,14 +79,7 @@ def _read(path: Path) -> Entry | None:
 
 
 def _write(path: Path, value: Entry) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(value, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    store.write_atomically(path, lambda tmp: torch.save(value, tmp))
 
 
 def cached(kind: str, key: str, compute: Callable[[], Entry]) -> tuple[Entry, bool]:

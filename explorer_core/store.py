@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -20,7 +21,7 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-__all__ = ["ROWS_DIR", "resolve", "part_files", "write_table", "read_file", "read_rows"]
+__all__ = ["ROWS_DIR", "resolve", "part_files", "write_table", "write_atomically", "read_file", "read_rows"]
 
 ROWS_DIR = "rows"
 
@@ -50,17 +51,23 @@ def write_table(table: pa.Table, path_or_uri: str | os.PathLike[str]) -> str:
     parent = path.rsplit("/", 1)[0]
     fs.create_dir(parent, recursive=True)
     if isinstance(fs, pafs.LocalFileSystem):
-        fd, tmp = tempfile.mkstemp(prefix=f".{Path(path).name}.", suffix=".tmp", dir=parent)
-        os.close(fd)
-        try:
-            pq.write_table(table, tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        write_atomically(Path(path), lambda tmp: pq.write_table(table, tmp))
     else:
         pq.write_table(table, path, filesystem=fs)
     return path
+
+
+def write_atomically(path: Path, write: Callable[[str], object]) -> None:
+    """Call ``write`` on a hidden temporary file beside ``path``, then rename it onto ``path``: a reader sees the
+    old file or the new one, never part of one (a local file; an object store's PUT is atomic itself)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def read_file(path_or_uri: str | os.PathLike[str]) -> pa.Table | None:
