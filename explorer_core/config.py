@@ -386,5 +386,6 @@ class TrialConfig:
 _NOT_IN_ID = frozenset({"seed", "experiment", "data.dir", "train.device", "eval.epoch_adv", "eval.risks",
                         "eval.risk_samples", "eval.risk_references"})
 
+
 def _rebuild(kwargs: dict[str, Any]) -> TrialConfig:
     return TrialConfig(**kwargs)

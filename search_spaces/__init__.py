@@ -92,7 +92,8 @@ def presets() -> dict[str, Path]:
         try:
             folder = Path(ep.load())
         except Exception as err:  # noqa: BLE001 - a broken registration is reported, the rest keep working
-            print(f"explorer: presets {ep.name!r} ({ep.value}) skipped: {type(err).__name__}: {err}", file=sys.stderr)
+            why = " ".join(str(err).split())  # one line, whatever the exception's message
+            print(f"explorer: presets {ep.name!r} ({ep.value}) skipped: {type(err).__name__}: {why}", file=sys.stderr)
             continue
         for path in sorted(folder.glob("*.yaml")):
             if path.stem in found:

@@ -54,12 +54,21 @@ def test_preset_folders_come_from_entry_points_and_a_broken_or_clashing_one_is_o
     module = types.ModuleType("fake_presets")
     module.DIR = tmp_path  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "fake_presets", module)
+    noisy = types.ModuleType("noisy_presets")
+
+    def fail(name: str) -> None:
+        raise ValueError("first line\nsecond line")
+
+    noisy.__getattr__ = fail  # type: ignore[method-assign]
+    monkeypatch.setitem(sys.modules, "noisy_presets", noisy)
     points = [metadata.EntryPoint("broken", "no_such_module_xyz:DIR", ss.PRESETS_GROUP),
-              metadata.EntryPoint("fake", "fake_presets:DIR", ss.PRESETS_GROUP)]
+              metadata.EntryPoint("fake", "fake_presets:DIR", ss.PRESETS_GROUP),
+              metadata.EntryPoint("noisy", "noisy_presets:DIR", ss.PRESETS_GROUP)]
     monkeypatch.setattr(metadata, "entry_points", lambda group: points if group == ss.PRESETS_GROUP else [])
     found = ss.presets()
     assert found["mine"] == tmp_path / "mine.yaml" and found["quickstart"].parent == ss.PRESETS_DIR
     err = capsys.readouterr().err.splitlines()
-    assert len(err) == 2
+    assert len(err) == 3  # one line each, a message of several lines too
     assert err[0].startswith("explorer: presets 'broken' (no_such_module_xyz:DIR) skipped: ModuleNotFoundError")
     assert err[1].startswith(f"explorer: preset {tmp_path / 'quickstart.yaml'} skipped: the name 'quickstart' is taken")
+    assert err[2] == "explorer: presets 'noisy' (noisy_presets:DIR) skipped: ValueError: first line second line"

@@ -181,7 +181,9 @@ class Radioactive(Mechanism):
             "model": ctx.model_name, "device": ctx.device.type, "stream": derive_seed(ctx.config.seed, "rad"),
             "marking_stream": derive_seed(ctx.config.seed, "rad.marking"),
             **{k: getattr(cfg, k) for k in ("ratio", "radius", "iterations", "optimizer", "lr", "lambda_ft",
-                                            "lambda_img", "lambda_logit", "carriers")},
+                                            "lambda_img", "lambda_logit")},
+            # knobs added later, at the value marks cached before them were made with, stay out of the key
+            **{k: getattr(cfg, k) for k, was in type(cfg).added_later.items() if getattr(cfg, k) != was},
         }
         if cfg.marking_model is not None:
             parts["marking_model"] = cache.file_digest(cfg.marking_model)
