@@ -219,16 +219,17 @@ def test_rows_and_presets_of_the_reproduction_keep_the_recipe_they_were_marked_w
     rows = load(root / "results" / "reproduction")
     rows = rows[rows["mechanisms"].str.split("+").map(lambda m: "rad" in m)]
     assert len(rows) >= 30
-    for key, value in LEGACY_RECIPE.items():
-        assert (rows[key] == value).all(), key
+    new = {k: getattr(RadConfig(), k[4:]) for k in LEGACY_RECIPE}
+    rerun = rows["experiment"].str.endswith("-rad20")  # the reruns with decision 20's marks, labelled by name
+    for key in LEGACY_RECIPE:
+        assert (rows.loc[~rerun, key] == LEGACY_RECIPE[key]).all() and (rows.loc[rerun, key] == new[key]).all(), key
     for experiment, group in rows.groupby("experiment"):
         exp = ss.expand(ss.load(ss.presets()[experiment]))
         ids = {TrialConfig.from_dict(c).config_id() for c in [*exp.configs(), *exp.baselines]}
         assert set(group["config_id"]) <= ids, experiment
     for path in [*root.glob("reproduction/presets/repro-*.yaml"), root / "search_spaces/presets/risks-fmnist.yaml"]:
         exp = ss.expand(ss.load(path))
-        recipe = ({k: getattr(RadConfig(), k[4:]) for k in LEGACY_RECIPE} if path.stem.endswith("-rad20")
-                  else LEGACY_RECIPE)  # the reruns with decision 20's marks, labelled by their name
+        recipe = new if path.stem.endswith("-rad20") else LEGACY_RECIPE
         for c in [*exp.configs(), *exp.baselines]:
             if "rad" in c["mechanisms"].split("+"):
                 assert {k: c[k] for k in LEGACY_RECIPE} == recipe, path.name
