@@ -229,7 +229,7 @@ def test_rows_and_presets_of_the_reproduction_keep_the_recipe_they_were_marked_w
         assert set(group["config_id"]) <= ids, experiment
     for path in [*root.glob("reproduction/presets/repro-*.yaml"), root / "search_spaces/presets/risks-fmnist.yaml"]:
         exp = ss.expand(ss.load(path))
-        recipe = new if path.stem.endswith("-rad20") else LEGACY_RECIPE
+        recipe = new if path.stem.endswith("-rad20") or path.stem.startswith("risks-") else LEGACY_RECIPE
         for c in [*exp.configs(), *exp.baselines]:
             if "rad" in c["mechanisms"].split("+"):
                 assert {k: c[k] for k in LEGACY_RECIPE} == recipe, path.name
