@@ -30,7 +30,7 @@ def test_the_expected_presets_exist() -> None:
     families = ["baselines", "dp-pairs", "adv-pairs", "decoupled", "sweep-epsilon", "sweep-trigger-size",
                 "sweep-gamma", "sweep-ratio", "di-independent", "optuna-dp-wm", "optuna-adv-wm",
                 "optuna-adv-rad", "optuna-dp-adv-wm"]
-    expected = {"quickstart", "digits-optuna-dp-wm", "risks-fmnist"}
+    expected = {"quickstart", "digits-optuna-dp-wm", "risks-fmnist", "risks-fmnist-fit"}
     expected |= {f"{d}-{f}" for d in ("mnist", "fmnist", "cifar10") for f in families}
     pairs = ("dp-wm", "dp-di", "dp-rad", "adv-wm", "adv-di", "adv-rad")  # one preset per pair: a sitting's search
     decoupled = ("decoupled-dp-wm", "decoupled-adv-wm", "decoupled-adv-rad")
@@ -228,6 +228,16 @@ def test_the_pgd25_check_trains_with_the_papers_steps_and_records_every_epoch() 
         if "adv.steps" in c:
             assert (c["adv.steps"], c["adv.gamma"]) == (25, 0.125)
     assert sorted(c["seed"] for c in exp.configs() if c["mechanisms"] in ("adv", "adv+wm")) == sorted([*range(5)] * 2)
+
+
+def test_the_risks_control_is_the_undefended_model_of_risks_fmnist_stopped_early() -> None:
+    """risks-fmnist-fit differs from risks-fmnist's undefended model in the epochs only."""
+    fit = [c for c in ss.expand(ss.load(PRESETS["risks-fmnist-fit"])).configs()]
+    ten = [c for c in ss.expand(ss.load(PRESETS["risks-fmnist"])).configs() if c["mechanisms"] == "none"]
+    assert sorted((c["train.epochs"], c["seed"]) for c in fit) == [(e, s) for e in (1, 2, 3, 5) for s in range(3)]
+    assert all(c["mechanisms"] == "none" and c["eval.risks"] for c in fit)
+    same = {k: v for k, v in ten[0].items() if k not in ("train.epochs", "seed", "experiment")}
+    assert all({k: c.get(k) for k in same} == same for c in fit)
 
 
 def test_the_risks_preset_runs_the_reproductions_setting_with_risks_on() -> None:
