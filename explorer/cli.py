@@ -209,11 +209,14 @@ def _add_search(sub: Any) -> None:
 
 
 def _cmd_confirm(args: argparse.Namespace) -> int:
-    checks = (("--top", args.top, 1), ("--seeds", args.seeds, 2), ("--max-concurrent", args.max_concurrent, 1),
-              ("--retries", args.retries, 0))
-    for flag, value, low in checks:
-        if value is not None and value < low:
-            return _fail(f"{flag}: got {value}, expected an integer >= {low}")
+    from search_spaces.schema import MAX_CANDIDATES, MAX_SEEDS
+
+    checks = (("--top", args.top, 1, MAX_CANDIDATES), ("--seeds", args.seeds, 2, MAX_SEEDS),
+              ("--max-concurrent", args.max_concurrent, 1, None), ("--retries", args.retries, 0, None))
+    for flag, value, low, high in checks:
+        if value is not None and (value < low or (high is not None and value > high)):
+            allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
+            return _fail(f"{flag}: got {value}, expected {allowed}")
     try:
         from explorer.tune import RayStartError, SearchOptions, run_confirm
 

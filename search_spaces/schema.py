@@ -52,6 +52,11 @@ ALGORITHMS = ("grid", "random", "optuna")
 SAMPLERS = ("nsga2", "tpe")
 DEFAULT_SEEDS = 3
 MAX_SEEDS = 1000
+#: Bounds that keep a space's planning finite: trials sampled by a search (and its concurrency, population),
+#: candidates confirmed per tuple, and the sampler's seed (NumPy's and Optuna's samplers take 32 bits).
+MAX_SAMPLES = 100_000
+MAX_CANDIDATES = 1000
+MAX_SAMPLER_SEED = 2**32 - 1
 DEFAULT_NUM_SAMPLES = {"random": 10, "optuna": 50}
 TOP_KEYS: views.Tuple[str] = views.Tuple(lambda: (
     "name", "dataset", "data", "model", "training", "eval", "mechanisms", *registry.names(), "seeds", "baselines",
@@ -226,9 +231,9 @@ class _Parser:
                               "a known key: " + ", ".join(allowed_keys), at_key=True)
         return value
 
-    def integer(self, value: Any, path: DocPath, key: str, lo: int) -> int:
-        if not isinstance(value, int) or isinstance(value, bool) or value < lo:
-            self.fail(path, key, value, f"an integer >= {lo}")
+    def integer(self, value: Any, path: DocPath, key: str, lo: int, hi: int | None = None) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or value < lo or (hi is not None and value > hi):
+            self.fail(path, key, value, f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi}]")
         return value
 
     def check_config(self, values: Mapping[str, Any], path: DocPath, key: str, value: Any) -> None:
@@ -426,7 +431,7 @@ class _Parser:
         num_samples = None
         if algorithm != "grid":
             num_samples = self.integer(body.get("num_samples", DEFAULT_NUM_SAMPLES[algorithm]),
-                                       ("search", "num_samples"), "search.num_samples", 1)
+                                       ("search", "num_samples"), "search.num_samples", 1, MAX_SAMPLES)
         sampler = None
         if algorithm == "optuna":
             sampler = body.get("sampler", "nsga2")
@@ -435,11 +440,12 @@ class _Parser:
         only("population_size", sampler == "nsga2", "unless algorithm is optuna with sampler nsga2")
         population = body.get("population_size")
         if population is not None:
-            population = self.integer(population, ("search", "population_size"), "search.population_size", 2)
-        seed = self.integer(body.get("seed", 0), ("search", "seed"), "search.seed", 0)
+            population = self.integer(population, ("search", "population_size"), "search.population_size", 2,
+                                      MAX_SAMPLES)
+        seed = self.integer(body.get("seed", 0), ("search", "seed"), "search.seed", 0, MAX_SAMPLER_SEED)
         max_conc = body.get("max_concurrent")
         if max_conc is not None:
-            max_conc = self.integer(max_conc, ("search", "max_concurrent"), "search.max_concurrent", 1)
+            max_conc = self.integer(max_conc, ("search", "max_concurrent"), "search.max_concurrent", 1, MAX_SAMPLES)
         objectives = self.objectives(body.get("objectives"), tuples, algorithm)
         conflict, constraints = self.constraints(body.get("constraints", "conflict"), used)
         only("confirm", algorithm != "grid", "with algorithm grid (every config runs under its seeds with "
@@ -456,7 +462,7 @@ class _Parser:
         if not isinstance(raw, dict):
             self.fail(path, "search.confirm", raw, "true, false or {top: k, seeds: n}")
         body = self.mapping(raw, path, "search.confirm", ("top", "seeds"))
-        top = self.integer(body.get("top", Confirm.top), (*path, "top"), "search.confirm.top", 1)
+        top = self.integer(body.get("top", Confirm.top), (*path, "top"), "search.confirm.top", 1, MAX_CANDIDATES)
         seeds = body.get("seeds", Confirm.seeds)
         if isinstance(seeds, dict):
             design = self.design(seeds, (*path, "seeds"), "search.confirm.seeds", 2)

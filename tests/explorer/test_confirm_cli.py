@@ -41,8 +41,10 @@ def test_the_recorded_space_reads_back_equal(tmp_path: Path) -> None:
     [
         ("none", [], "error: OUT: got '{out}', expected the output folder or URI of an `explorer search`"),
         ("empty", [], "error: OUT: got '{out}', expected the output of an `explorer search` with its recorded space"),
-        ("one", ["--top", "0"], "error: --top: got 0, expected an integer >= 1"),
-        ("one", ["--seeds", "1"], "error: --seeds: got 1, expected an integer >= 2"),
+        ("one", ["--top", "0"], "error: --top: got 0, expected an integer in [1, 1000]"),
+        ("one", ["--top", str(2**63)], f"error: --top: got {2**63}, expected an integer in [1, 1000]"),
+        ("one", ["--seeds", "1"], "error: --seeds: got 1, expected an integer in [2, 1000]"),
+        ("one", ["--seeds", "1001"], "error: --seeds: got 1001, expected an integer in [2, 1000]"),
         ("one", ["--retries", "-1"], "error: --retries: got -1, expected an integer >= 0"),
         ("two", [], "error: --space: got nothing, expected one of a, b (OUT holds several searches)"),
         ("two", ["--space", "c"], "error: --space: got 'c', expected one of a, b"),

@@ -34,7 +34,8 @@ def test_confirmation_is_on_for_optuna_and_random_and_never_for_grid() -> None:
     ("search", "key", "allowed"),
     [
         ("{confirm: {top: 2}}", "search.confirm", "with algorithm grid"),
-        ("{algorithm: optuna, confirm: {top: 0}}", "search.confirm.top", "an integer >= 1"),
+        ("{algorithm: optuna, confirm: {top: 0}}", "search.confirm.top", "an integer in [1, 1000]"),
+        ("{algorithm: optuna, confirm: {top: 9223372036854775808}}", "search.confirm.top", "[1, 1000]"),
         ("{algorithm: optuna, confirm: {seeds: 1}}", "search.confirm.seeds", "[2, 1000]"),
         ("{algorithm: random, confirm: {top: 1, runs: 2}}", "search.confirm.runs", "a known key: top, seeds"),
         ("{algorithm: random, confirm: always}", "search.confirm", "true, false or {top: k, seeds: n}"),
