@@ -49,10 +49,11 @@ from analysis.plot_data import (
     pareto_data,
     pareto_projections,
 )
-from analysis.plots import plot_conflicts, plot_curve, plot_pareto, plot_pareto_projections, plot_risks, plot_sweeps
+from analysis.plots import (plot_conflicts, plot_curve, plot_pareto, plot_pareto_projections, plot_risk_fit, plot_risks,
+                            plot_sweeps)
 from analysis.recorded import SearchGoal, recorded_goal
 from analysis.report import write_report
-from analysis.risks import risk_verdicts
+from analysis.risks import risk_against_fit, risk_verdicts
 from analysis.schema import METRICS, hyperparameter_columns, metric_columns
 from analysis.stats import Comparison, compare
 from analysis.summary import config_summary
@@ -105,10 +106,12 @@ __all__ = [
     "plot_curve",
     "plot_pareto",
     "plot_pareto_projections",
+    "plot_risk_fit",
     "plot_risks",
     "plot_sweeps",
     "point_summary",
     "recorded_goal",
+    "risk_against_fit",
     "risk_verdicts",
     "screening_rows",
     "write_report",

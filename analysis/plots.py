@@ -29,6 +29,7 @@ __all__ = [
     "plot_curve",
     "plot_pareto",
     "plot_pareto_projections",
+    "plot_risk_fit",
     "plot_risks",
     "plot_sweeps",
     "save",
@@ -303,6 +304,44 @@ def plot_risks(table: Any, metric: str = "risk.mia_auc", title: str = "") -> Fig
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8)
     text = title or f"{label(metric)} against the undefended model"
     fig.suptitle("\n".join(textwrap.wrap(text, width=max(40, int(9.5 * 5.2 * len(datasets))))), fontsize=11)
+    return fig
+
+
+def plot_risk_fit(table: Any, metric: str = "risk.mia_auc", title: str = "") -> Figure:
+    """One panel per dataset: each configuration's mean ``metric`` against its mean train-test gap (± sd over
+    seeds; `analysis.risks.risk_against_fit` rows). Undefended configurations are black squares joined in order
+    of their gap (labelled by epochs where those differ), so a mechanism's point can be read against an
+    undefended model that fits as much: above the line it leaks more than its fit explains, on it no more."""
+    from analysis.schema import label
+
+    datasets = sorted(set(table["dataset"]), key=dataset_order) or [""]
+    fig = _figure(6.0 * len(datasets), 5.0)
+    colours = dict(zip(sorted({str(m) for m in table.loc[~table["undefended"].astype(bool), "mechanisms"]},
+                              key=lambda m: (m.count("+"), m)), cycle(_PALETTE + ("#d62728", "#aec7e8", "#98df8a"))))
+    for i, dataset in enumerate(datasets):
+        ax = fig.add_subplot(1, len(datasets), i + 1)
+        mine = table[table["dataset"] == dataset]
+        none = mine[mine["undefended"].astype(bool)].sort_values("gap_mean")
+        if len(none):
+            ax.errorbar(none["gap_mean"], none["mean"], xerr=none["gap_std"].fillna(0), yerr=none["std"].fillna(0),
+                        fmt="s-", color="black", markersize=6, capsize=3, linewidth=1, zorder=3)
+            if none["epochs"].nunique() > 1:
+                for x, y, e in zip(none["gap_mean"], none["mean"], none["epochs"]):
+                    ax.annotate(f"{e:g} ep", (x, y), textcoords="offset points", xytext=(6, -10), fontsize=7)
+        for r in mine[~mine["undefended"].astype(bool)].itertuples(index=False):
+            ax.errorbar(r.gap_mean, r.mean, xerr=0 if np.isnan(r.gap_std) else r.gap_std,
+                        yerr=0 if np.isnan(r.std) else r.std, fmt="o", markersize=6, capsize=3, alpha=0.85,
+                        color=colours[str(r.mechanisms)], zorder=4)
+        if metric == "risk.mia_auc":
+            ax.axhline(0.5, color="#1f77b4", linestyle=":", linewidth=1)
+        ax.set_xlabel(label("risk.train_test_gap"))
+        ax.set_ylabel(label(metric))
+        ax.set_title(str(dataset), fontsize=10)
+    handles: list[Any] = [Line2D([], [], color="black", marker="s", label="undefended (none)")]
+    handles += [Line2D([], [], color=c, marker="o", linestyle="", label=m) for m, c in colours.items()]
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 6), fontsize=8)
+    text = title or f"{label(metric)} against the train-test gap (overfitting)"
+    fig.suptitle("\n".join(textwrap.wrap(text, width=max(40, int(9.5 * 6.0 * len(datasets))))), fontsize=11)
     return fig
 
 

@@ -26,13 +26,47 @@ from analysis.summary import ok_rows
 from analysis.thresholds import Thresholds
 from explorer_core.spec import RISK_METRICS, RISK_THRESHOLDS
 
-__all__ = ["RISK_COLUMNS", "RISK_VERDICTS", "risk_verdicts"]
+__all__ = ["FIT_COLUMNS", "RISK_COLUMNS", "RISK_VERDICTS", "risk_against_fit", "risk_verdicts"]
 
 RISK_VERDICTS: tuple[str, ...] = ("raises", "lowers", "no change", "inconclusive")
 RISK_COLUMNS: tuple[str, ...] = (
     "dataset", "model", "mechanisms", "config_id", "metric", "n", "mean", "std", "n_none", "mean_none", "std_none",
     "difference", "threshold", "p_raises", "p_lowers", "tost_p", "verdict", "reason",
 )
+
+FIT_COLUMNS: tuple[str, ...] = (
+    "dataset", "model", "mechanisms", "config_id", "undefended", "epochs", "n", "gap_mean", "gap_std", "mean", "std",
+)
+GAP = "risk.train_test_gap"
+
+
+def risk_against_fit(df: pd.DataFrame, metric: str = "risk.mia_auc") -> pd.DataFrame:
+    """One row per configuration with both `metric` and the train-test gap: their means and sds over seeds, the
+    undefended model's configurations included (`undefended` True), with `train.epochs`.
+
+    The SoK names overfitting as what drives membership inference, so a mechanism that lowers the attack's AUC
+    may do it only by fitting less; set beside undefended models of the same gap (e.g. stopped after fewer
+    epochs), the table shows whether it does more than that."""
+    rows = ok_rows(df)
+    if rows.empty or metric not in rows.columns or GAP not in rows.columns:
+        return pd.DataFrame(columns=list(FIT_COLUMNS))
+    rows = rows[(rows[metric].notna() & rows[GAP].notna()).to_numpy(dtype=bool)]
+    if rows.empty:
+        return pd.DataFrame(columns=list(FIT_COLUMNS))
+    grouped = rows.groupby("config_id", sort=True)
+    stats = grouped.agg(n=(metric, "count"), mean=(metric, "mean"), std=(metric, "std"), gap_mean=(GAP, "mean"),
+                        gap_std=(GAP, "std"))
+    first = grouped[[c for c in ("dataset", "model", "mechanisms", "train.epochs") if c in rows.columns]].first()
+    out = first.join(stats).reset_index().rename(columns={"train.epochs": "epochs"})
+    if "epochs" not in out:
+        out["epochs"] = np.nan
+    if "model" not in out:
+        out["model"] = None
+    out["undefended"] = out["mechanisms"].map(lambda v: len(members(v)) == 0)
+    order = out["dataset"].map(lambda d: dataset_order(str(d)))
+    out = out.assign(_o=order, _k=out["mechanisms"].map(lambda v: (len(members(v)), str(v))))
+    out = out.sort_values(["_o", "_k", "gap_mean"], kind="stable").drop(columns=["_o", "_k"])
+    return out.reset_index(drop=True)[list(FIT_COLUMNS)]
 
 
 def risk_verdicts(df: pd.DataFrame, thresholds: Thresholds | None = None) -> pd.DataFrame:

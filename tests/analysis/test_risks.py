@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
-from analysis.risks import RISK_COLUMNS, risk_verdicts
+from analysis.risks import FIT_COLUMNS, RISK_COLUMNS, risk_against_fit, risk_verdicts
 from analysis.thresholds import Thresholds
 
 from .conftest import make_results
@@ -60,3 +61,45 @@ def test_the_report_has_a_risks_section_with_the_matrix_and_a_plot(tmp_path: obj
     assert "↑ raises +0.040 (p=" in section and "↓ lowers -0.050 (p=" in section and "= no change +0.002" in section
     assert "![" in section or "risks.png" in section
     assert len(pd.read_csv(out / "risks.csv")) == 5
+
+
+GAP = "risk.train_test_gap"
+
+
+def _fit_rows() -> pd.DataFrame:
+    def g(mechanisms: str, epochs: int, auc: float, gap: float) -> dict[str, object]:
+        return {"dataset": "fashion_mnist", "mechanisms": mechanisms, "params": {"train.epochs": epochs},
+                "metrics": {"acc": (0.9, 0.01), AUC: (auc, 0.01), GAP: (gap, 0.002)}, "seeds": 3}
+
+    rows = make_results([g("none", 10, 0.67, 0.11), g("none", 1, 0.52, 0.03), g("dp", 10, 0.53, 0.013),
+                         g("adv", 10, 0.60, 0.012)])
+    no_gap = make_results([{"dataset": "mnist", "mechanisms": "wm", "metrics": {AUC: (0.6, 0.01)}, "seeds": 2}])
+    return pd.concat([rows, no_gap], ignore_index=True)
+
+
+def test_risk_against_fit_gives_every_config_with_a_gap_its_means_the_undefended_ones_included() -> None:
+    table = risk_against_fit(_fit_rows())
+    assert list(table.columns) == list(FIT_COLUMNS)
+    # the mnist wm config has no gap: left out; the undefended configs first, in order of their gap
+    assert list(zip(table["mechanisms"], table["epochs"])) == [("none", 1), ("none", 10), ("adv", 10), ("dp", 10)]
+    assert list(table["undefended"]) == [True, True, False, False]
+    by = table.set_index(["mechanisms", "epochs"])
+    assert by.loc[("none", 1), "gap_mean"] == pytest.approx(0.03)
+    assert by.loc[("dp", 10), "mean"] == pytest.approx(0.53) and by.loc[("dp", 10), "std"] == pytest.approx(0.01)
+    assert set(table["n"]) == {3}
+    assert risk_against_fit(_fit_rows().drop(columns=[GAP])).empty
+
+
+def test_the_report_sets_the_auc_against_the_gap_only_where_both_sides_have_one(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from analysis import write_report
+    from analysis.plots import plot_risk_fit
+
+    fig = plot_risk_fit(risk_against_fit(_fit_rows()))
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == ["undefended (none)", "adv", "dp"]
+    assert [t.get_text() for t in fig.axes[0].texts] == ["1 ep", "10 ep"]  # epochs differ: labelled
+    with_gap = write_report(_fit_rows(), Path(str(tmp_path)) / "a")
+    assert "risks_fit.png" in with_gap
+    assert "risks_fit.png" not in write_report(_rows(), Path(str(tmp_path)) / "b")  # no gap measured
